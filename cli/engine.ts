@@ -1,0 +1,78 @@
+/**
+ * Runs the AgentPod program on the real Pulumi engine through the Automation API, with the program inline: the
+ * engine needs no Node.js language host binary, and the operator CLI, the end-to-end tests and the benchmarks all
+ * drive the very same code path.
+ */
+import { LocalWorkspace, PulumiCommand, type EngineEvent, type OpType, type Stack } from "@pulumi/pulumi/automation";
+import { homedir } from "node:os";
+import * as path from "node:path";
+import { agentpodProgram } from "../stack/program";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..");
+export const CACHE_DIR = process.env.AGENTPOD_CACHE ?? path.join(homedir(), ".cache", "agentpod");
+/** Passphrase of the local stack's secrets provider; the local stack only, never prod. */
+export const LOCAL_PASSPHRASE = "agentpod-local";
+
+export interface StackOptions {
+  stack: string;
+  projectDir?: string;
+  /** Extra environment for the engine (and so for providers). */
+  env?: Record<string, string>;
+}
+
+/** Environment the engine runs with: our CLI and Node.js first on PATH, and for `local` a file backend in the project. */
+export function engineEnvironment(stack: string, projectDir: string): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: [path.join(CACHE_DIR, "bin"), path.dirname(process.execPath), path.join(projectDir, "node_modules", ".bin"), path.join(projectDir, "node_modules", "@pulumi", "pulumi"), process.env.PATH ?? ""].join(path.delimiter),
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION ?? "true",
+  };
+  if (stack === "local" || stack.startsWith("local-")) {
+    env.PULUMI_BACKEND_URL = process.env.PULUMI_BACKEND_URL ?? `file://${path.join(projectDir, ".pulumi-state")}`;
+    env.PULUMI_CONFIG_PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? LOCAL_PASSPHRASE;
+  }
+  return env;
+}
+
+export async function openStack(options: StackOptions): Promise<Stack> {
+  const projectDir = options.projectDir ?? PROJECT_DIR;
+  const envVars = { ...engineEnvironment(options.stack, projectDir), ...options.env };
+  // The inline program runs in this process, whose PATH the docker CLI and provider host lookups also use.
+  process.env.PATH = envVars.PATH;
+  const pulumiCommand = await PulumiCommand.get({ root: CACHE_DIR, skipVersionCheck: true });
+  return LocalWorkspace.createOrSelectStack(
+    { stackName: options.stack, projectName: "agentpod", program: () => agentpodProgram({ projectDir }) },
+    { workDir: projectDir, envVars, pulumiCommand },
+  );
+}
+
+export interface Step {
+  op: OpType;
+  urn: string;
+  type: string;
+  /** Logical name (last URN segment). */
+  name: string;
+  diffs: string[];
+  replaceKeys: string[];
+}
+
+/** Collects the engine's resource steps (the data `pulumi preview --json` shows) from the event stream. */
+export function stepCollector(): { steps: Step[]; onEvent: (event: EngineEvent) => void } {
+  const steps: Step[] = [];
+  const onEvent = (event: EngineEvent) => {
+    const metadata = event.resourcePreEvent?.metadata;
+    if (!metadata || metadata.type === "pulumi:pulumi:Stack") return;
+    steps.push({
+      op: metadata.op,
+      urn: metadata.urn,
+      type: metadata.type,
+      name: metadata.urn.split("::").pop()!,
+      diffs: metadata.diffs ?? [],
+      replaceKeys: metadata.keys ?? [],
+    });
+  };
+  return { steps, onEvent };
+}
+
+/** Steps that change something. */
+export const changes = (steps: Step[]) => steps.filter((s) => s.op !== "same" && s.op !== "read");

@@ -1,0 +1,21 @@
+import type * as docker from "@pulumi/docker";
+import type * as pulumi from "@pulumi/pulumi";
+
+/**
+ * What the Proxy and Tenant components need from a host, whatever it is (a Hetzner server over SSH, or this
+ * machine's Docker engine). This is the seam that lets the local target run the production components.
+ */
+export interface DockerHost {
+  readonly hostName: string;
+  /** Docker provider for everything placed on the host. */
+  readonly provider: docker.Provider;
+  /** The provider's endpoint, for the docker CLI operations (pids limit, proxy attachment). */
+  readonly dockerHost: pulumi.Input<string>;
+  readonly ipv4?: pulumi.Output<string>;
+  readonly ipv6?: pulumi.Output<string>;
+  /**
+   * Prepares a tenant's data directory on the host's persistent volume and returns its path and the resource that
+   * must finish first. Absent: tenants use Docker-managed named volumes.
+   */
+  prepareTenantData?(tenant: string, parent: pulumi.Resource): { path: string; ready: pulumi.Resource };
+}

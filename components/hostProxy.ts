@@ -1,0 +1,93 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { CERT_RESOLVER, TRAEFIK_CONTAINER, TRAEFIK_HEALTHCHECK, tenantEntrypoint, traefikFlags, type TlsMode } from "../fleet/traefik";
+import type { TenantProxy } from "./tenantGateway";
+
+export interface HostProxyArgs {
+  /** The host's Docker engine. */
+  readonly provider: docker.Provider;
+  /** Traefik image, pinned (e.g. "traefik:v3.7.15"). Changing it recreates only this container. */
+  readonly image: string;
+  /** TLS: none (local), Let's Encrypt HTTP-01 (default in production) or DNS-01 via Cloudflare. */
+  readonly tls: TlsMode;
+  /** Cloudflare API token for DNS-01 (Zone:DNS:Edit on the zone only). Secret. Required for `dns-01`. */
+  readonly cloudflareDnsToken?: pulumi.Input<string>;
+  /**
+   * Where the entrypoints are published. Production: 80 and 443 on all addresses. Local: one HTTP port on
+   * 127.0.0.1 (default 8080), so tenants answer at http://<tenant>.localhost:<port>.
+   */
+  readonly publish?: { readonly httpPort: number; readonly httpsPort?: number; readonly address?: string };
+}
+
+/**
+ * The host's reverse proxy: one Traefik container that routes each tenant's domain to its gateway. Tenants are
+ * discovered from container labels through the Docker socket (mounted read-only); the proxy joins tenant networks
+ * live (ProxyAttachment), so adding, changing or removing a tenant never recreates or restarts it.
+ */
+export class HostProxy extends pulumi.ComponentResource {
+  readonly container: docker.Container;
+  /** What a tenant needs to be routed by this proxy. */
+  readonly tenantProxy: TenantProxy;
+
+  constructor(name: string, args: HostProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agentpod:index:HostProxy", name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    if (args.tls.kind === "dns-01" && !args.cloudflareDnsToken) {
+      throw new Error(`HostProxy ${name}: DNS-01 needs cloudflareDnsToken (set agentpod:cloudflareDnsToken as a secret)`);
+    }
+    const publish = args.publish ?? (args.tls.kind === "none" ? { httpPort: 8080, address: "127.0.0.1" } : { httpPort: 80, httpsPort: 443 });
+    const certificates = args.tls.kind === "none" ? undefined : this.createCertificateVolume(name, child);
+    this.container = this.createContainer(name, args, publish, certificates, child);
+    this.tenantProxy = {
+      containerName: this.container.name,
+      containerId: this.container.id,
+      entrypoint: tenantEntrypoint(args.tls),
+      ...(args.tls.kind === "none" ? {} : { certResolver: CERT_RESOLVER }),
+      scheme: args.tls.kind === "none" ? "http" : "https",
+      port: args.tls.kind === "none" ? publish.httpPort : (publish.httpsPort ?? 443),
+    };
+    this.registerOutputs({ container: this.container.name });
+  }
+
+  private createCertificateVolume(name: string, opts: pulumi.CustomResourceOptions) {
+    // ACME account and certificates: losing them means re-issuing every certificate (and Let's Encrypt rate limits).
+    return new docker.Volume(`${name}-certificates`, { name: "agentpod-traefik-certificates" }, { ...opts, retainOnDelete: true, ignoreChanges: ["labels", "driver", "driverOpts"] });
+  }
+
+  private createContainer(
+    name: string,
+    args: HostProxyArgs,
+    publish: NonNullable<HostProxyArgs["publish"]>,
+    certificates: docker.Volume | undefined,
+    opts: pulumi.CustomResourceOptions,
+  ) {
+    const ports = [{ internal: 80, external: publish.httpPort, ...(publish.address ? { ip: publish.address } : {}) }];
+    if (args.tls.kind !== "none") ports.push({ internal: 443, external: publish.httpsPort ?? 443 });
+    const volumes: docker.types.input.ContainerVolume[] = [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }];
+    if (certificates) volumes.push({ volumeName: certificates.name, containerPath: "/letsencrypt" });
+    return new docker.Container(
+      `${name}-traefik`,
+      {
+        name: TRAEFIK_CONTAINER,
+        image: args.image,
+        command: traefikFlags(args.tls),
+        restart: "unless-stopped",
+        capabilities: { drops: ["ALL"], adds: ["NET_BIND_SERVICE"] },
+        securityOpts: ["no-new-privileges:true"],
+        memory: 256,
+        ports,
+        volumes,
+        ...(args.tls.kind === "dns-01" ? { envs: pulumi.secret(pulumi.output(args.cloudflareDnsToken!).apply((t) => [`CF_DNS_API_TOKEN=${t}`])) } : {}),
+        labels: [{ label: "agentpod.role", value: "proxy" }],
+        healthcheck: { tests: TRAEFIK_HEALTHCHECK, interval: "5s", timeout: "3s", retries: 3, startPeriod: "5s" },
+        wait: true,
+        waitTimeout: 60,
+        destroyGraceSeconds: 10,
+        logDriver: "json-file",
+        logOpts: { "max-size": "10m", "max-file": "3" },
+      },
+      // Tenant networks are joined live by ProxyAttachment and must not show up as drift on this container.
+      { ...opts, ignoreChanges: ["networksAdvanced", "networkMode"] },
+    );
+  }
+}

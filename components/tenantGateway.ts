@@ -1,0 +1,182 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { MiB, type PlanSpec } from "../fleet/catalog";
+import {
+  GATEWAY_CONFIG_PATH,
+  GATEWAY_HEALTHCHECK,
+  GATEWAY_STATE_DIR,
+  GATEWAY_USER,
+  dockerNames,
+  publicOrigin,
+  renderGatewayConfig,
+  traefikLabels,
+} from "../fleet/gateway";
+import { GatewayToken } from "../providers/gatewayToken";
+import { ContainerPidsLimit } from "../providers/pidsLimit";
+import { ProxyAttachment } from "../providers/proxyAttachment";
+
+export interface TenantProxy {
+  /** Name of the host's Traefik container, which joins the tenant's network. */
+  readonly containerName: pulumi.Input<string>;
+  /** Its id: a recreated proxy rejoins every tenant network. */
+  readonly containerId: pulumi.Input<string>;
+  /** Traefik entrypoint the tenant's router listens on ("websecure" in production, "web" locally). */
+  readonly entrypoint: string;
+  /** Certificate resolver for TLS routers; none for plain-HTTP local routing. */
+  readonly certResolver?: string;
+  /** Scheme and port clients use, for the gateway's allowed Control UI origin. */
+  readonly scheme: "https" | "http";
+  readonly port?: number;
+}
+
+export interface TenantGatewayArgs {
+  /** The tenant's immutable name. It names the network, data volume and container on the host. */
+  readonly name: string;
+  /** Public host name; Traefik routes it to this gateway. */
+  readonly domain: string;
+  /** Gateway image, pinned by tag or digest (validated before this runs). */
+  readonly image: string;
+  /** Limits. Memory updates in place; a CPU change recreates the container. The data volume is never touched. */
+  readonly plan: PlanSpec;
+  /** The Docker engine of the tenant's host. Every Docker resource of the tenant goes through it. */
+  readonly provider: docker.Provider;
+  /** The same engine's endpoint, for the operations done with the docker CLI (pids limit, proxy attachment). */
+  readonly dockerHost: pulumi.Input<string>;
+  readonly proxy: TenantProxy;
+  /** Model API key (a secret) and the variable that carries it. Absent: the gateway runs without a model key. */
+  readonly modelKey?: { readonly env: string; readonly value: pulumi.Input<string> };
+  /**
+   * Prepares a host directory for the tenant's data on the host's persistent volume (production) and returns its
+   * path and the resource that makes it ready (owned by UID 1000). Absent: a Docker-managed named volume (local).
+   */
+  readonly prepareData?: (tenant: string, parent: pulumi.Resource) => { path: string; ready: pulumi.Resource };
+  /** Seconds to wait for the gateway to report healthy before the update fails. Default 180. */
+  readonly healthTimeoutSeconds?: number;
+  /** Change to rotate the gateway token. Default "": never rotated. */
+  readonly tokenRotation?: string;
+}
+
+/**
+ * One customer's OpenClaw gateway: a private bridge network that only the host's proxy joins, a data volume that
+ * outlives the container (and the tenant: removing it from tenants.yaml keeps the data), a generated gateway token,
+ * and a hardened container with the plan's limits that must become healthy for the update to succeed.
+ */
+export class TenantGateway extends pulumi.ComponentResource {
+  readonly network: docker.Network;
+  readonly dataVolume: docker.Volume;
+  readonly token: GatewayToken;
+  readonly container: docker.Container;
+  /** Gateway token. Secret. */
+  readonly gatewayToken: pulumi.Output<string>;
+  readonly url: string;
+
+  constructor(name: string, args: TenantGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agentpod:index:TenantGateway", name, {}, opts);
+    const names = dockerNames(args.name);
+    const child = { parent: this, provider: args.provider };
+
+    this.network = this.createNetwork(name, names.network, args, child);
+    this.dataVolume = this.createDataVolume(name, names.volume, args, child);
+    this.token = new GatewayToken(`${name}-token`, { rotation: args.tokenRotation ?? "" }, { parent: this });
+    this.gatewayToken = this.token.value;
+    const attachment = new ProxyAttachment(
+      `${name}-proxy-attachment`,
+      { dockerHost: args.dockerHost, network: this.network.name, container: args.proxy.containerName, containerId: args.proxy.containerId },
+      { parent: this },
+    );
+    this.container = this.createContainer(name, names.container, args, attachment, child);
+    new ContainerPidsLimit(
+      `${name}-pids`,
+      { dockerHost: args.dockerHost, container: this.container.name, containerId: this.container.id, limit: args.plan.pids },
+      { parent: this },
+    );
+    this.url = publicOrigin(args.domain, args.proxy.scheme, args.proxy.port);
+    this.registerOutputs({ url: this.url, container: this.container.name, network: this.network.name, dataVolume: this.dataVolume.name });
+  }
+
+  private createNetwork(name: string, networkName: string, args: TenantGatewayArgs, opts: pulumi.CustomResourceOptions) {
+    // Its own bridge: tenants cannot reach each other; Docker isolates bridge networks from one another.
+    return new docker.Network(
+      `${name}-network`,
+      { name: networkName, driver: "bridge", labels: [{ label: "agentpod.tenant", value: args.name }] },
+      opts,
+    );
+  }
+
+  private createDataVolume(name: string, volumeName: string, args: TenantGatewayArgs, opts: pulumi.CustomResourceOptions) {
+    const data = args.prepareData?.(args.name, this);
+    const bind = data ? { driver: "local", driverOpts: { type: "none", o: "bind", device: data.path } } : {};
+    return new docker.Volume(
+      `${name}-data`,
+      { name: volumeName, labels: [{ label: "agentpod.tenant", value: args.name }], ...bind },
+      {
+        ...opts,
+        // Removing the tenant keeps its data: Pulumi forgets the volume, the engine keeps it.
+        retainOnDelete: true,
+        // Labels, driver and options force a replacement, and replacing a fixed-name volume deletes the live one
+        // (providers.md). The name is the tenant's immutable identity, so with these ignored nothing can replace it.
+        ignoreChanges: ["labels", "driver", "driverOpts"],
+        ...(data ? { dependsOn: [data.ready] } : {}),
+      },
+    );
+  }
+
+  private createContainer(
+    name: string,
+    containerName: string,
+    args: TenantGatewayArgs,
+    attachment: ProxyAttachment,
+    opts: pulumi.CustomResourceOptions,
+  ) {
+    const memoryMb = Math.floor(args.plan.memoryBytes / MiB);
+    const labels = traefikLabels({
+      tenant: args.name,
+      domain: args.domain,
+      network: containerName,
+      entrypoint: args.proxy.entrypoint,
+      ...(args.proxy.certResolver ? { certResolver: args.proxy.certResolver } : {}),
+    });
+    // The proxy reaches the gateway from inside the tenant network, so that network's subnet is the proxy's range.
+    const subnet = this.network.ipamConfigs.apply((configs) => configs.map((c) => c.subnet).filter((s): s is string => !!s));
+    const config = subnet.apply((trustedProxies) =>
+      renderGatewayConfig({ publicOrigin: publicOrigin(args.domain, args.proxy.scheme, args.proxy.port), trustedProxies }),
+    );
+    const envs = pulumi
+      .all([this.token.value, args.modelKey?.value])
+      .apply(([token, modelKey]) => [
+        `OPENCLAW_GATEWAY_TOKEN=${token}`,
+        `OPENCLAW_CONFIG_PATH=${GATEWAY_CONFIG_PATH}`,
+        "OPENCLAW_DISABLE_BONJOUR=1",
+        "OPENCLAW_NO_AUTO_UPDATE=1",
+        ...(args.modelKey && modelKey ? [`${args.modelKey.env}=${modelKey}`] : []),
+      ]);
+    return new docker.Container(
+      `${name}-gateway`,
+      {
+        name: containerName,
+        image: args.image,
+        user: GATEWAY_USER,
+        restart: "unless-stopped",
+        init: true,
+        capabilities: { drops: ["ALL"] },
+        securityOpts: ["no-new-privileges:true"],
+        memory: memoryMb,
+        memorySwap: memoryMb, // equal to memory: no swap
+        cpus: String(args.plan.cpus),
+        envs: pulumi.secret(envs),
+        labels: Object.entries({ ...labels, "agentpod.tenant": args.name }).map(([label, value]) => ({ label, value })),
+        networksAdvanced: [{ name: this.network.name }],
+        volumes: [{ volumeName: this.dataVolume.name, containerPath: GATEWAY_STATE_DIR }],
+        uploads: [{ file: GATEWAY_CONFIG_PATH, content: config }],
+        healthcheck: { tests: GATEWAY_HEALTHCHECK, interval: "5s", timeout: "5s", retries: 3, startPeriod: "60s" },
+        // Create fails unless the gateway turns healthy in time: a broken tenant fails `pulumi up`.
+        wait: true,
+        waitTimeout: args.healthTimeoutSeconds ?? 180,
+        destroyGraceSeconds: 10, // SIGTERM first; the gateway stops cleanly in ~0.1 s
+        logDriver: "json-file",
+        logOpts: { "max-size": "10m", "max-file": "3" },
+      },
+      { ...opts, dependsOn: [attachment] },
+    );
+  }
+}

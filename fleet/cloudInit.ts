@@ -1,0 +1,51 @@
+/**
+ * cloud-init for a Hetzner host: Docker from the distribution, the SSH hardening an operator expects, nothing
+ * tenant-specific. The server ignores later edits of this text (ignoreChanges on userData), because Hetzner would
+ * replace the server for any change; hosts are rebuilt on purpose, never by an innocent edit.
+ */
+export const HOST_DATA_MOUNT = "/mnt/agentpod";
+export const TENANT_DATA_ROOT = `${HOST_DATA_MOUNT}/tenants`;
+
+export function renderCloudInit(): string {
+  return [
+    "#cloud-config",
+    "package_update: true",
+    "packages: [docker.io, ca-certificates]",
+    "write_files:",
+    "  - path: /etc/docker/daemon.json",
+    "    content: |",
+    '      {"log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"}, "live-restore": true}',
+    "  - path: /etc/ssh/sshd_config.d/agentpod.conf",
+    "    content: |",
+    "      PasswordAuthentication no",
+    "      PermitRootLogin prohibit-password",
+    "      MaxStartups 50:30:100",
+    "runcmd:",
+    "  - systemctl enable --now docker",
+    "  - systemctl reload ssh || systemctl reload sshd",
+    "",
+  ].join("\n");
+}
+
+/**
+ * The readiness gate's script: waits for cloud-init, mounts the persistent volume (by its stable device id) and
+ * checks that Docker answers. Idempotent, so a re-run on an existing host changes nothing.
+ */
+export function renderReadinessScript(volumeDevice: string): string {
+  return [
+    "set -eu",
+    "cloud-init status --wait >/dev/null || true",
+    `mkdir -p ${HOST_DATA_MOUNT}`,
+    `grep -q ' ${HOST_DATA_MOUNT} ' /proc/mounts || mount -o discard,defaults ${volumeDevice} ${HOST_DATA_MOUNT}`,
+    `grep -q '${volumeDevice}' /etc/fstab || echo '${volumeDevice} ${HOST_DATA_MOUNT} ext4 discard,nofail,defaults 0 0' >> /etc/fstab`,
+    `mkdir -p ${TENANT_DATA_ROOT}`,
+    "for i in $(seq 1 60); do docker info >/dev/null 2>&1 && exit 0; sleep 2; done",
+    "echo 'docker did not answer within 120 s' >&2; exit 1",
+  ].join("\n");
+}
+
+/** Creates a tenant's data directory on the persistent volume, owned by the gateway's UID 1000. */
+export function renderTenantDataScript(tenant: string): string {
+  const dir = `${TENANT_DATA_ROOT}/${tenant}`;
+  return `set -eu; mkdir -p ${dir}; chown 1000:1000 ${dir}; chmod 700 ${dir}`;
+}

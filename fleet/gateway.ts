@@ -1,0 +1,86 @@
+/**
+ * What a tenant's OpenClaw gateway is told, as plain data: its config file, its labels for Traefik, its health probe.
+ * Facts from notes/openclaw.md: port 18789 serves HTTP, WebSocket and the Control UI; behind a proxy the gateway
+ * needs `gateway.trustedProxies` (else 403 proxy_attribution_required) and `gateway.controlUi.allowedOrigins` with
+ * the public origin (else the WebSocket closes with 1008).
+ */
+import { GATEWAY_PORT } from "./catalog";
+
+/** Where the gateway keeps its state; the tenant's data volume is mounted here. */
+export const GATEWAY_STATE_DIR = "/home/node/.openclaw";
+/** The config AgentPod renders; outside the data volume so tenant data and managed settings never mix. */
+export const GATEWAY_CONFIG_PATH = "/etc/agentpod/openclaw.json";
+export const GATEWAY_USER = "1000:1000";
+
+export interface GatewayConfigInput {
+  /** Public origin of the Control UI, e.g. "https://acme.agents.example.com" or "http://acme.localhost:8080". */
+  readonly publicOrigin: string;
+  /** Address ranges the proxy's requests come from (the tenant network's subnet). */
+  readonly trustedProxies: readonly string[];
+}
+
+export function renderGatewayConfig(input: GatewayConfigInput): string {
+  const config = {
+    gateway: {
+      mode: "local",
+      bind: "lan",
+      port: GATEWAY_PORT,
+      auth: { mode: "token" }, // the token itself comes from OPENCLAW_GATEWAY_TOKEN, a Pulumi secret
+      trustedProxies: [...input.trustedProxies],
+      controlUi: { allowedOrigins: [input.publicOrigin] },
+    },
+  };
+  return JSON.stringify(config, null, 2) + "\n";
+}
+
+export function publicOrigin(domain: string, scheme: "https" | "http", port?: number): string {
+  const defaultPort = scheme === "https" ? 443 : 80;
+  return port === undefined || port === defaultPort ? `${scheme}://${domain}` : `${scheme}://${domain}:${port}`;
+}
+
+export interface RouteInput {
+  readonly tenant: string;
+  readonly domain: string;
+  /** Docker network on which Traefik reaches the gateway. */
+  readonly network: string;
+  /** Traefik entrypoint: "websecure" in production, "web" locally. */
+  readonly entrypoint: string;
+  /** Certificate resolver for TLS, when the entrypoint is TLS. */
+  readonly certResolver?: string;
+}
+
+/**
+ * Traefik labels for one tenant. They depend only on the tenant's identity and domain, never on its plan, because
+ * a label change recreates the container.
+ */
+export function traefikLabels(route: RouteInput): Record<string, string> {
+  const router = `traefik.http.routers.${route.tenant}`;
+  const labels: Record<string, string> = {
+    "traefik.enable": "true",
+    "traefik.docker.network": route.network,
+    [`${router}.rule`]: `Host(\`${route.domain}\`)`,
+    [`${router}.entrypoints`]: route.entrypoint,
+    [`${router}.service`]: route.tenant,
+    [`traefik.http.services.${route.tenant}.loadbalancer.server.port`]: String(GATEWAY_PORT),
+  };
+  if (route.certResolver) {
+    labels[`${router}.tls`] = "true";
+    labels[`${router}.tls.certresolver`] = route.certResolver;
+  }
+  return labels;
+}
+
+/** Docker healthcheck: GET /healthz inside the container, with the Node.js the image already has. */
+export const GATEWAY_HEALTHCHECK = [
+  "CMD",
+  "node",
+  "-e",
+  `fetch('http://127.0.0.1:${GATEWAY_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+];
+
+/** Docker's names for a tenant's objects, derived from its immutable name and nothing else. */
+export const dockerNames = (tenant: string) => ({
+  container: `agentpod-${tenant}`,
+  network: `agentpod-${tenant}`,
+  volume: `agentpod-${tenant}-data`,
+});

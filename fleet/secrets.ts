@@ -1,0 +1,39 @@
+/**
+ * Recognises values and keys that look like credentials. tenants.yaml is committed to Git, so a secret there is a
+ * leak; the check errs on the side of refusing, and the message says where the secret belongs instead.
+ */
+
+const SECRET_VALUE_PATTERNS: readonly RegExp[] = [
+  /^sk-ant-[A-Za-z0-9_-]{8,}/, // Anthropic
+  /^sk-(proj-|svcacct-)?[A-Za-z0-9_-]{20,}$/, // OpenAI and look-alikes
+  /^sk-or-v1-[0-9a-f]{20,}$/, // OpenRouter
+  /^(ghp|gho|ghs|ghu|ghr|github_pat)_[A-Za-z0-9_]{20,}$/, // GitHub
+  /^xox[abposr]-[A-Za-z0-9-]{10,}$/, // Slack
+  /^AKIA[0-9A-Z]{16}$/, // AWS access key id
+  /^AIza[0-9A-Za-z_-]{35}$/, // Google API key
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----/, // PEM private keys
+  /^eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}$/, // JWT
+  /^[0-9a-f]{40,}$/i, // long hex tokens (gateway tokens, API keys)
+];
+
+/** Long strings mixing cases and digits with no separators that names, domains and image references have. */
+function looksHighEntropy(value: string): boolean {
+  if (value.length < 32 || /[\s./:@]/.test(value)) return false;
+  return /[a-z]/.test(value) && /[A-Z]/.test(value) && /[0-9]/.test(value);
+}
+
+export function looksLikeSecretValue(value: unknown): boolean {
+  if (typeof value !== "string") return false;
+  const text = value.trim();
+  return SECRET_VALUE_PATTERNS.some((pattern) => pattern.test(text)) || looksHighEntropy(text);
+}
+
+const SECRET_KEY = /(api[-_]?key|secret|token|passw(or)?d|credential|private[-_]?key|auth)/i;
+
+export function looksLikeSecretKey(key: unknown): boolean {
+  return typeof key === "string" && SECRET_KEY.test(key);
+}
+
+export const SECRET_ADVICE =
+  "secrets never go in tenants.yaml (it is committed to Git). Model API keys are Pulumi config secrets: " +
+  "`pulumi config set --secret agentpod:anthropicApiKey` (see README, Secrets); gateway tokens are generated per tenant.";

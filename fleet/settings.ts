@@ -1,0 +1,193 @@
+/**
+ * Stack settings (Pulumi config under `agentpod:`), validated as plain data before any resource is registered.
+ * Errors name the stack file, the line where the key is (when it is there) and what to run instead.
+ */
+import { MODEL_PROVIDERS, type ModelProvider } from "./catalog";
+import { didYouMean } from "./didYouMean";
+import { imagePinProblem } from "./images";
+
+export type Target = "local" | "hetzner";
+
+interface CommonSettings {
+  readonly stack: string;
+  /** Path of the tenants file, relative to the project. */
+  readonly tenantsFile: string;
+  readonly traefikImage: string;
+}
+
+export interface LocalSettings extends CommonSettings {
+  readonly target: "local";
+  /** Port on 127.0.0.1 where Traefik answers: tenants are at http://<tenant>.localhost:<port>. */
+  readonly httpPort: number;
+  /** Docker endpoint of each host in tenants.yaml; hosts not listed use `dockerHost`. */
+  readonly dockerHosts: Readonly<Record<string, string>>;
+  readonly dockerHost: string;
+}
+
+export interface HetznerSettings extends CommonSettings {
+  readonly target: "hetzner";
+  /** Cloudflare zone that holds the tenants' records, e.g. "agents.example.com". */
+  readonly zone: string;
+  readonly cloudflareZoneId: string;
+  /** OpenSSH public keys allowed to log in as root. */
+  readonly adminSshKeys: readonly string[];
+  /** CIDRs from which port 22 is open. */
+  readonly adminCidrs: readonly string[];
+  readonly acmeEmail: string;
+  /** Proxy the records through Cloudflare; switches Let's Encrypt to DNS-01. */
+  readonly dnsProxied: boolean;
+  readonly serverImage: string;
+}
+
+export type StackSettings = LocalSettings | HetznerSettings;
+
+export interface SettingsIssue {
+  readonly file: string;
+  readonly line?: number;
+  readonly key: string;
+  readonly message: string;
+}
+
+export class SettingsError extends Error {
+  constructor(readonly issues: readonly SettingsIssue[]) {
+    super(
+      `stack configuration has ${issues.length === 1 ? "1 problem" : `${issues.length} problems`}; nothing was changed:\n` +
+        issues.map((i) => `  ${i.file}${i.line ? `:${i.line}` : ""} ${i.key}: ${i.message}`).join("\n"),
+    );
+    this.name = "SettingsError";
+  }
+}
+
+/** What the settings are read from: plain values (JSON for lists and maps) and which secrets are set. */
+export interface ConfigValues {
+  readonly stack: string;
+  readonly values: Readonly<Record<string, string | undefined>>;
+  readonly secretsSet: ReadonlySet<string>;
+  /** Text of Pulumi.<stack>.yaml, to point errors at a line. */
+  readonly stackFileText?: string;
+}
+
+export const NAMESPACE = "agentpod";
+const KNOWN_KEYS: Record<Target, readonly string[]> = {
+  local: ["target", "tenantsFile", "traefikImage", "httpPort", "dockerHost", "dockerHosts"],
+  hetzner: ["target", "tenantsFile", "traefikImage", "zone", "cloudflareZoneId", "adminSshKeys", "adminCidrs", "acmeEmail", "dnsProxied", "serverImage", "cloudflareDnsToken", "deployPrivateKey"],
+};
+const SECRET_KEYS = new Set(["cloudflareDnsToken", "deployPrivateKey", ...Object.values(MODEL_PROVIDERS).map((p) => p.configKey)]);
+
+export const DEFAULT_TRAEFIK_IMAGE = "traefik:v3.7.15";
+export const DEFAULT_LOCAL_TRAEFIK_IMAGE = "agentpod/traefik:v3.7.15";
+
+export function parseSettings(input: ConfigValues): StackSettings {
+  const file = `Pulumi.${input.stack}.yaml`;
+  const issues: SettingsIssue[] = [];
+  const lineOf = (key: string) => {
+    const index = input.stackFileText?.split("\n").findIndex((line) => line.trimStart().startsWith(`${NAMESPACE}:${key}:`));
+    return index === undefined || index < 0 ? undefined : index + 1;
+  };
+  const problem = (key: string, message: string) => issues.push({ file, key: `${NAMESPACE}:${key}`, message, ...(lineOf(key) ? { line: lineOf(key)! } : {}) });
+  const value = (key: string) => input.values[key];
+  const required = (key: string, example: string) => {
+    const v = value(key);
+    if (v === undefined || v === "") problem(key, `is required: pulumi config set ${NAMESPACE}:${key} ${example} --stack ${input.stack}`);
+    return v ?? "";
+  };
+  const list = (key: string, example: string): string[] => {
+    const raw = value(key);
+    if (raw === undefined) {
+      problem(key, `is required, a list: pulumi config set --path '${NAMESPACE}:${key}[0]' ${example} --stack ${input.stack}`);
+      return [];
+    }
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      if (Array.isArray(parsed) && parsed.length > 0 && parsed.every((x) => typeof x === "string")) return parsed as string[];
+    } catch {
+      /* reported below */
+    }
+    problem(key, `must be a non-empty list of strings: pulumi config set --path '${NAMESPACE}:${key}[0]' ${example} --stack ${input.stack}`);
+    return [];
+  };
+
+  const target = value("target");
+  if (target !== "local" && target !== "hetzner") {
+    problem("target", `must be "local" or "hetzner"${target ? `, not "${target}"` : ""}: pulumi config set ${NAMESPACE}:target local --stack ${input.stack}`);
+    throw new SettingsError(issues);
+  }
+  for (const key of Object.keys(input.values)) {
+    if (!KNOWN_KEYS[target].includes(key) && !SECRET_KEYS.has(key)) {
+      problem(key, `unknown setting for target ${target}.${didYouMean(key, [...KNOWN_KEYS[target], ...SECRET_KEYS])}`);
+    }
+  }
+  for (const key of SECRET_KEYS) {
+    if (input.values[key] !== undefined && !input.secretsSet.has(key)) {
+      problem(key, `is a secret but is stored in plain text: pulumi config set --secret ${NAMESPACE}:${key} --stack ${input.stack}`);
+    }
+  }
+  const tenantsFile = value("tenantsFile") ?? "tenants.yaml";
+  const traefikImage = value("traefikImage") ?? (target === "local" ? DEFAULT_LOCAL_TRAEFIK_IMAGE : DEFAULT_TRAEFIK_IMAGE);
+  const imageProblem = imagePinProblem(traefikImage, false);
+  if (imageProblem) problem("traefikImage", imageProblem);
+
+  if (target === "local") {
+    const portText = value("httpPort") ?? "8080";
+    const httpPort = Number(portText);
+    if (!Number.isInteger(httpPort) || httpPort < 1 || httpPort > 65535) problem("httpPort", `must be a TCP port (1-65535), not "${portText}"`);
+    let dockerHosts: Record<string, string> = {};
+    const hostsText = value("dockerHosts");
+    if (hostsText !== undefined) {
+      try {
+        const parsed: unknown = JSON.parse(hostsText);
+        if (!parsed || typeof parsed !== "object" || Array.isArray(parsed) || !Object.values(parsed).every((v) => typeof v === "string")) throw new Error();
+        dockerHosts = parsed as Record<string, string>;
+      } catch {
+        problem("dockerHosts", `must map host names to Docker endpoints: pulumi config set --path '${NAMESPACE}:dockerHosts.local-b' unix:///run/docker-b.sock`);
+      }
+    }
+    const dockerHost = value("dockerHost") ?? "unix:///var/run/docker.sock";
+    for (const [host, endpoint] of Object.entries({ ...dockerHosts, "": dockerHost })) {
+      if (!/^(unix|tcp|ssh):\/\/\S+$/.test(endpoint)) problem(host ? `dockerHosts.${host}` : "dockerHost", `"${endpoint}" is not a Docker endpoint (unix://, tcp:// or ssh://)`);
+    }
+    if (issues.length > 0) throw new SettingsError(issues);
+    return { target, stack: input.stack, tenantsFile, traefikImage, httpPort, dockerHosts, dockerHost };
+  }
+
+  const zone = required("zone", "agents.example.com").toLowerCase();
+  if (zone && !/^([a-z0-9-]+\.)+[a-z]{2,}$/.test(zone)) problem("zone", `"${zone}" is not a DNS zone name`);
+  const cloudflareZoneId = required("cloudflareZoneId", "<32-hex-digit zone id from the Cloudflare dashboard>");
+  if (cloudflareZoneId && !/^[0-9a-f]{32}$/.test(cloudflareZoneId)) problem("cloudflareZoneId", "must be the 32 hex digit zone id shown in the Cloudflare dashboard");
+  const adminSshKeys = list("adminSshKeys", "'ssh-ed25519 AAAA... ops@example.com'");
+  adminSshKeys.forEach((key, i) => {
+    if (!/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/.test(key)) problem(`adminSshKeys[${i}]`, "is not an OpenSSH public key (ssh-ed25519 AAAA... comment)");
+  });
+  const adminCidrs = list("adminCidrs", "203.0.113.0/24");
+  adminCidrs.forEach((cidr, i) => {
+    if (!isCidr(cidr)) problem(`adminCidrs[${i}]`, `"${cidr}" is not a CIDR such as 203.0.113.0/24 or 2001:db8::/32`);
+    else if (cidr === "0.0.0.0/0" || cidr === "::/0") problem(`adminCidrs[${i}]`, "opens SSH to the whole internet: list your office or VPN ranges instead");
+  });
+  const acmeEmail = required("acmeEmail", "ops@example.com");
+  if (acmeEmail && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(acmeEmail)) problem("acmeEmail", `"${acmeEmail}" is not an email address`);
+  const dnsProxiedText = value("dnsProxied") ?? "false";
+  if (dnsProxiedText !== "true" && dnsProxiedText !== "false") problem("dnsProxied", "must be true or false");
+  const dnsProxied = dnsProxiedText === "true";
+  if (dnsProxied && !input.secretsSet.has("cloudflareDnsToken")) {
+    problem("cloudflareDnsToken", `is required when dnsProxied is true (Let's Encrypt DNS-01): pulumi config set --secret ${NAMESPACE}:cloudflareDnsToken --stack ${input.stack}`);
+  }
+  if (!input.secretsSet.has("deployPrivateKey")) {
+    problem("deployPrivateKey", `is required (the SSH key AgentPod deploys with): cat deploy_key | pulumi config set --secret ${NAMESPACE}:deployPrivateKey --stack ${input.stack}`);
+  }
+  const serverImage = value("serverImage") ?? "ubuntu-24.04";
+  if (issues.length > 0) throw new SettingsError(issues);
+  return { target, stack: input.stack, tenantsFile, traefikImage, zone, cloudflareZoneId, adminSshKeys, adminCidrs, acmeEmail, dnsProxied, serverImage };
+}
+
+/** Model providers whose key is set, for the tenants that use them. */
+export function modelKeyConfigKey(provider: ModelProvider): string {
+  return MODEL_PROVIDERS[provider].configKey;
+}
+
+function isCidr(text: string): boolean {
+  const [address, bits, ...rest] = text.split("/");
+  if (rest.length > 0 || address === undefined || bits === undefined || !/^\d{1,3}$/.test(bits)) return false;
+  if (address.includes(":")) return Number(bits) <= 128 && /^[0-9a-f:]+$/i.test(address);
+  const octets = address.split(".");
+  return Number(bits) <= 32 && octets.length === 4 && octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255);
+}

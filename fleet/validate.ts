@@ -1,0 +1,267 @@
+/**
+ * Validation of tenants.yaml: syntax, schema and cross-field rules, all problems at once, each at file:line:column.
+ * It runs before any Pulumi resource is registered; a file with any problem changes nothing.
+ */
+import { z } from "zod";
+import { GiB, HOST_RESERVED_MEMORY_BYTES, MIN_PLAN_MEMORY_BYTES, SERVER_TYPES } from "./catalog";
+import { didYouMean } from "./didYouMean";
+import { imagePinProblem } from "./images";
+import { TenantsFileError, type Issue } from "./issues";
+import { defaultDomain, effectivePlans, planFleet, type FleetPlan } from "./plan";
+import {
+  DEFAULT_PLAN,
+  KNOWN_KEYS,
+  defaultsSchema,
+  hostSchema,
+  mappingKindAt,
+  planSchema,
+  tenantSchema,
+  tenantsFileSchema,
+  type HostEntry,
+  type TenantEntry,
+  type TenantsFile,
+} from "./schema";
+import { SECRET_ADVICE, looksLikeSecretKey, looksLikeSecretValue } from "./secrets";
+import { TenantsSource } from "./source";
+import { formatMemory, parseMemory, suggestMemory } from "./units";
+
+export interface ValidateOptions {
+  /** Name used in messages, normally the path relative to the project ("tenants.yaml"). */
+  readonly file: string;
+  /** Suffix of default domains: the DNS zone (prod) or "localhost" (local). */
+  readonly domainSuffix: string;
+  /** When set, every tenant domain must lie inside this DNS zone (the records are created there). */
+  readonly zone?: string;
+}
+
+export interface ValidationResult {
+  readonly issues: readonly Issue[];
+  readonly fleet?: FleetPlan;
+  readonly file?: TenantsFile;
+}
+
+/** Validates and resolves; throws TenantsFileError listing every problem. */
+export function loadFleet(text: string, options: ValidateOptions): FleetPlan {
+  const result = checkTenantsFile(text, options);
+  if (!result.fleet) throw new TenantsFileError(result.issues);
+  return result.fleet;
+}
+
+export function checkTenantsFile(text: string, options: ValidateOptions): ValidationResult {
+  const source = new TenantsSource(options.file, text);
+  const syntax = source.syntaxIssues();
+  if (syntax.length > 0) return { issues: syntax };
+
+  const data = source.data();
+  if (data === null || data === undefined) {
+    return { issues: [source.issueAt([], "the file is empty: it needs at least `hosts:` and `tenants:` (see README, tenants.yaml reference)")] };
+  }
+  if (typeof data !== "object" || Array.isArray(data)) {
+    return { issues: [source.issueAt([], "expected a mapping with `defaults:`, `plans:`, `hosts:` and `tenants:` at the top level")] };
+  }
+
+  const issues: Issue[] = [];
+  const reported = new Set<string>();
+  const report = (issue: Issue) => {
+    const id = `${issue.line}:${issue.column}:${issue.path}`;
+    if (!reported.has(id)) issues.push(issue);
+    reported.add(id);
+  };
+
+  checkSecrets(source, report);
+  const schemaResult = tenantsFileSchema.safeParse(data, { reportInput: true });
+  if (!schemaResult.success) {
+    for (const zodIssue of schemaResult.error.issues) schemaIssues(source, zodIssue, report);
+  }
+  checkRules(source, data as Record<string, unknown>, options, report);
+
+  const sorted = issues.sort((a, b) => a.line - b.line || a.column - b.column);
+  if (sorted.length > 0 || !schemaResult.success) return { issues: sorted };
+  return { issues: [], file: schemaResult.data, fleet: planFleet(schemaResult.data, options) };
+}
+
+type Report = (issue: Issue) => void;
+
+function checkSecrets(source: TenantsSource, report: Report): void {
+  const secretKeys = new Set<string>();
+  for (const { path, key, value } of source.scalars()) {
+    const id = JSON.stringify(path);
+    if (key && looksLikeSecretKey(value)) {
+      secretKeys.add(id);
+      report(source.issueAtKey(path, `looks like a secret: ${SECRET_ADVICE}`));
+    } else if (!key && !secretKeys.has(id) && looksLikeSecretValue(value)) {
+      report(source.issueAt(path, `this value looks like a secret (an API key or token): ${SECRET_ADVICE}`));
+    }
+  }
+}
+
+function schemaIssues(source: TenantsSource, issue: z.core.$ZodIssue, report: Report): void {
+  const path = issue.path as PropertyKey[];
+  if (issue.code === "unrecognized_keys") {
+    const kind = mappingKindAt(path);
+    const known = kind ? KNOWN_KEYS[kind] : [];
+    for (const key of issue.keys) {
+      const keyPath = [...path, key];
+      if (looksLikeSecretKey(key)) continue; // already reported as a secret
+      const hint = didYouMean(key, known) || (known.length ? ` Known keys here: ${known.filter((k) => k !== "$schema").join(", ")}.` : "");
+      report(source.issueAtKey(keyPath, `unknown key "${key}".${hint}`));
+    }
+    return;
+  }
+  const missing = "input" in issue && issue.input === undefined && issue.code === "invalid_type";
+  const message = missing ? `is required (${issue.message.replace(/^expected /, "")})` : issue.message;
+  report(source.issueAt(path, message));
+}
+
+/**
+ * Parses each element on its own, ignoring unknown keys (already reported), so that one bad entry does not hide the
+ * cross-field problems of the others.
+ */
+function validEntries<T>(list: unknown, schema: z.ZodObject<z.ZodRawShape>): Array<{ index: number; value: T }> {
+  const lenient = z.object(schema.shape);
+  if (!Array.isArray(list)) return [];
+  const entries: Array<{ index: number; value: T }> = [];
+  list.forEach((item, index) => {
+    const parsed = lenient.safeParse(item);
+    if (parsed.success) entries.push({ index, value: parsed.data as T });
+  });
+  return entries;
+}
+
+function checkRules(source: TenantsSource, data: Record<string, unknown>, options: ValidateOptions, report: Report): void {
+  const defaultsParsed = z.object(defaultsSchema.shape).safeParse(data.defaults ?? {});
+  const defaults = defaultsParsed.success ? defaultsParsed.data : {};
+
+  // Plans: memory must parse and be enough for OpenClaw.
+  const rawPlans = data.plans && typeof data.plans === "object" && !Array.isArray(data.plans) ? (data.plans as Record<string, unknown>) : undefined;
+  const validPlans: Record<string, z.infer<typeof planSchema>> = {};
+  for (const [name, raw] of Object.entries(rawPlans ?? {})) {
+    const parsed = z.object(planSchema.shape).safeParse(raw);
+    if (!parsed.success) continue;
+    const bytes = parseMemory(parsed.data.memory);
+    if (bytes === undefined) {
+      const suggestion = suggestMemory(parsed.data.memory);
+      report(source.issueAt(["plans", name, "memory"], `"${parsed.data.memory}" is not a memory quantity: write it like "2Gi" or "1536Mi"${suggestion ? ` (here: "${suggestion}")` : ""}`));
+      continue;
+    }
+    if (bytes < MIN_PLAN_MEMORY_BYTES) {
+      report(source.issueAt(["plans", name, "memory"], `${parsed.data.memory} is too little for an OpenClaw gateway (it idles near 1 GB): plans need at least ${formatMemory(MIN_PLAN_MEMORY_BYTES)}`));
+      continue;
+    }
+    validPlans[name] = parsed.data;
+  }
+  const planNames = Object.keys(rawPlans ? validPlans : effectivePlans({}));
+  const knownPlanNames = rawPlans ? Object.keys(rawPlans) : planNames;
+  const plans = effectivePlans(rawPlans ? { plans: validPlans } : {});
+
+  const defaultPlan = defaults.plan ?? DEFAULT_PLAN;
+  if (defaults.plan !== undefined && !knownPlanNames.includes(defaults.plan)) {
+    report(source.issueAt(["defaults", "plan"], `unknown plan "${defaults.plan}".${didYouMean(defaults.plan, knownPlanNames)} Plans: ${knownPlanNames.join(", ")}.`));
+  } else if (defaults.plan === undefined && rawPlans && !knownPlanNames.includes(DEFAULT_PLAN)) {
+    report(source.issueAt(["defaults"], `no default plan: \`plans:\` replaces the built-in plans and has no "${DEFAULT_PLAN}", so set defaults.plan to one of: ${knownPlanNames.join(", ")}`));
+  }
+  if (defaults.image !== undefined) {
+    const problem = imagePinProblem(defaults.image, defaults.allowMovingTag ?? false);
+    if (problem) report(source.issueAt(["defaults", "image"], problem));
+  }
+
+  // Hosts: unique names, known server types.
+  const hosts = validEntries<HostEntry>(data.hosts, hostSchema);
+  const hostsByName = new Map<string, { index: number; value: HostEntry }>();
+  for (const entry of hosts) {
+    const first = hostsByName.get(entry.value.name);
+    if (first) {
+      report(source.issueAt(["hosts", entry.index, "name"], `host "${entry.value.name}" is already defined on line ${source.lineOf(["hosts", first.index, "name"])}: host names must be unique`));
+      continue;
+    }
+    hostsByName.set(entry.value.name, entry);
+    if (!(entry.value.serverType in SERVER_TYPES)) {
+      report(source.issueAt(["hosts", entry.index, "serverType"], `unknown Hetzner server type "${entry.value.serverType}".${didYouMean(entry.value.serverType, Object.keys(SERVER_TYPES))} Known types: ${Object.keys(SERVER_TYPES).join(", ")}.`));
+    }
+  }
+  if (Array.isArray(data.hosts) && data.hosts.length === 0 && Array.isArray(data.tenants) && data.tenants.length > 0) {
+    report(source.issueAt(["hosts"], "there are tenants but no hosts: add a host under `hosts:` for them to run on"));
+  }
+
+  // Tenants: unique names and domains, references to hosts and plans, pinned images.
+  const tenants = validEntries<TenantEntry>(data.tenants, tenantSchema);
+  const tenantsByName = new Map<string, number>();
+  const tenantsByDomain = new Map<string, number>();
+  const load = new Map<string, { memoryBytes: number; cpus: number; tenants: string[] }>();
+  // A host whose other fields are wrong still exists for its tenants: do not cascade its errors onto them.
+  const declaredHostNames = new Set(
+    (Array.isArray(data.hosts) ? data.hosts : []).flatMap((h) => (h && typeof h === "object" && typeof (h as { name?: unknown }).name === "string" ? [(h as { name: string }).name] : [])),
+  );
+  const hostNames = [...declaredHostNames];
+  for (const { index, value: tenant } of tenants) {
+    const at = (field: string) => ["tenants", index, field];
+    const firstIndex = tenantsByName.get(tenant.name);
+    if (firstIndex !== undefined) {
+      report(source.issueAt(at("name"), `tenant "${tenant.name}" is already defined on line ${source.lineOf(["tenants", firstIndex, "name"])}: tenant names must be unique`));
+      continue;
+    }
+    tenantsByName.set(tenant.name, index);
+
+    const domain = (tenant.domain ?? defaultDomain(tenant.name, options.domainSuffix)).toLowerCase();
+    const domainProblem = checkDomain(domain, options.zone);
+    if (domainProblem) report(source.issueAt(tenant.domain !== undefined ? at("domain") : at("name"), domainProblem));
+    const domainOwner = tenantsByDomain.get(domain);
+    if (domainOwner !== undefined) {
+      report(source.issueAt(tenant.domain !== undefined ? at("domain") : at("name"), `domain "${domain}" is already used by tenant on line ${source.lineOf(["tenants", domainOwner, "name"])}: each tenant needs its own domain`));
+    } else tenantsByDomain.set(domain, index);
+
+    if (!declaredHostNames.has(tenant.host)) {
+      report(source.issueAt(at("host"), `unknown host "${tenant.host}".${didYouMean(tenant.host, hostNames)}${hostNames.length ? ` Hosts: ${hostNames.join(", ")}.` : " Define it under `hosts:`."}`));
+    }
+    const planName = tenant.plan ?? defaultPlan;
+    if (tenant.plan !== undefined && !knownPlanNames.includes(tenant.plan)) {
+      report(source.issueAt(at("plan"), `unknown plan "${tenant.plan}".${didYouMean(tenant.plan, knownPlanNames)} Plans: ${knownPlanNames.join(", ")}.`));
+    }
+    if (tenant.image !== undefined) {
+      const problem = imagePinProblem(tenant.image, tenant.allowMovingTag ?? defaults.allowMovingTag ?? false);
+      if (problem) report(source.issueAt(at("image"), problem));
+    }
+
+    const plan = plans[planName];
+    if (plan && hostsByName.has(tenant.host)) {
+      const hostLoad = load.get(tenant.host) ?? { memoryBytes: 0, cpus: 0, tenants: [] };
+      hostLoad.memoryBytes += plan.memoryBytes;
+      hostLoad.cpus += plan.cpus;
+      hostLoad.tenants.push(`${tenant.name} (${planName})`);
+      load.set(tenant.host, hostLoad);
+    }
+  }
+
+  // Capacity: the plans of a host's tenants must fit its server type.
+  for (const [hostName, hostLoad] of load) {
+    const host = hostsByName.get(hostName)!;
+    const serverType = SERVER_TYPES[host.value.serverType];
+    if (!serverType) continue;
+    const memoryAvailable = serverType.memoryBytes - HOST_RESERVED_MEMORY_BYTES;
+    const problems: string[] = [];
+    if (hostLoad.memoryBytes > memoryAvailable) {
+      problems.push(`memory ${formatMemory(hostLoad.memoryBytes)} needed, ${formatMemory(memoryAvailable)} available (${serverType.memoryBytes / GiB} GB less ${formatMemory(HOST_RESERVED_MEMORY_BYTES)} reserved)`);
+    }
+    if (hostLoad.cpus > serverType.vcpus) problems.push(`CPU ${round(hostLoad.cpus)} cores needed, ${serverType.vcpus} vCPU available`);
+    if (problems.length > 0) {
+      report(
+        source.issueAt(
+          ["hosts", host.index, "serverType"],
+          `host "${hostName}" (${host.value.serverType}) cannot hold its tenants: ${problems.join("; ")}. Tenants: ${hostLoad.tenants.join(", ")}. Use a larger serverType or move tenants to another host.`,
+        ),
+      );
+    }
+  }
+}
+
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+function checkDomain(domain: string, zone: string | undefined): string | undefined {
+  if (!HOSTNAME.test(domain)) return `"${domain}" is not a valid domain name (lowercase labels of letters, digits and dashes, separated by dots)`;
+  if (zone !== undefined && domain !== zone && !domain.endsWith(`.${zone}`)) {
+    return `domain "${domain}" is outside the DNS zone "${zone}" where AgentPod creates records: use a name ending in .${zone}`;
+  }
+  return undefined;
+}
+
+const round = (value: number) => Math.round(value * 100) / 100;

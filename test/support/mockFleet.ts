@@ -1,0 +1,186 @@
+/**
+ * Runs the AgentPod program under pulumi.runtime.setMocks and records what it registers: every resource's type,
+ * name, URN, resolved inputs and the resource options that decide data safety (protect, retainOnDelete,
+ * ignoreChanges, deleteBeforeReplace). Hetzner and Cloudflare cannot run here; this is how their side is tested.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+
+export interface Registered {
+  urn: string;
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+  options: {
+    protect?: boolean;
+    retainOnDelete?: boolean;
+    ignoreChanges?: string[];
+    deleteBeforeReplace?: boolean;
+    dependsOn?: string[];
+    provider?: string;
+    parent?: string;
+  };
+}
+
+export interface FleetRun {
+  resources: Registered[];
+  byUrn: Map<string, Registered>;
+  outputs: Record<string, any>;
+  /** The program's return value before resolution, to check which outputs are secret. */
+  raw?: Record<string, any>;
+  /** Resources whose type matches, e.g. "docker:index/container:Container". */
+  ofType(type: string): Registered[];
+  /** The single resource with this logical name. */
+  named(name: string): Registered;
+  error?: Error;
+}
+
+export const PROD_CONFIG: Record<string, string> = {
+  "agentpod:target": "hetzner",
+  "agentpod:zone": "agents.example.com",
+  "agentpod:cloudflareZoneId": "0123456789abcdef0123456789abcdef",
+  "agentpod:acmeEmail": "ops@example.com",
+  "agentpod:adminSshKeys": JSON.stringify(["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOpsKeyForTestsOnly ops@example.com"]),
+  "agentpod:adminCidrs": JSON.stringify(["203.0.113.0/24"]),
+  "agentpod:deployPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\ntest\n-----END OPENSSH PRIVATE KEY-----",
+  "agentpod:anthropicApiKey": "sk-ant-test-key",
+  "agentpod:openaiApiKey": "sk-test-openai-key",
+  "hcloud:token": "hcloud-test-token",
+  "cloudflare:apiToken": "cloudflare-test-token",
+};
+export const PROD_SECRETS = ["agentpod:deployPrivateKey", "agentpod:anthropicApiKey", "agentpod:openaiApiKey", "hcloud:token", "cloudflare:apiToken"];
+
+export const LOCAL_CONFIG: Record<string, string> = { "agentpod:target": "local", "agentpod:httpPort": "8080" };
+
+export interface RunOptions {
+  tenantsYaml: string;
+  stack?: string;
+  config?: Record<string, string>;
+  secretKeys?: string[];
+  /** Preview (dry run) instead of update. */
+  preview?: boolean;
+}
+
+/** Docker assigns a subnet once and the state keeps it: derive it from the name so runs agree, as they would. */
+function subnetOf(name: string): string {
+  let hash = 0;
+  for (const c of name) hash = (hash * 31 + c.charCodeAt(0)) % 250;
+  return `172.30.${hash}.0/24`;
+}
+
+function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
+  const inputs = args.inputs;
+  switch (args.type) {
+    case "docker:index/network:Network":
+      return { ...inputs, ipamConfigs: [{ subnet: subnetOf(args.name) }] };
+    case "hcloud:index/server:Server":
+      return { ...inputs, ipv4Address: "203.0.113.10", ipv6Address: "2001:db8::1" };
+    case "hcloud:index/volume:Volume":
+      return { ...inputs, linuxDevice: `/dev/disk/by-id/scsi-0HC_Volume_${args.name.length}` };
+    case "pulumi-nodejs:dynamic/agentpod:GatewayToken":
+      return { ...inputs, value: `token-of-${args.name}` };
+    default:
+      return inputs;
+  }
+}
+
+/** Runs the program once. Config, mocks and the registration spy are reset per run. */
+export async function runFleet(options: RunOptions): Promise<FleetRun> {
+  const projectDir = mkdtempSync(path.join(tmpdir(), "agentpod-mock-"));
+  const stack = options.stack ?? "prod";
+  const config = options.config ?? (stack === "prod" ? PROD_CONFIG : LOCAL_CONFIG);
+  const secretKeys = options.secretKeys ?? (stack === "prod" ? PROD_SECRETS : []);
+  writeFileSync(path.join(projectDir, "tenants.yaml"), options.tenantsYaml);
+
+  const registered = new Map<string, Registered>();
+  const optionsByName = new Map<string, Registered["options"]>();
+  const resourceModule = require("@pulumi/pulumi/runtime/resource");
+  const original = resourceModule.registerResource;
+  resourceModule.registerResource = function (res: any, parent: any, t: string, name: string, custom: boolean, remote: boolean, newDep: any, props: any, opts: any, ...rest: any[]) {
+    optionsByName.set(`${t}::${name}`, {
+      ...(opts.protect !== undefined && { protect: opts.protect }),
+      ...(opts.retainOnDelete !== undefined && { retainOnDelete: opts.retainOnDelete }),
+      ...(opts.ignoreChanges !== undefined && { ignoreChanges: opts.ignoreChanges }),
+      ...(opts.deleteBeforeReplace !== undefined && { deleteBeforeReplace: opts.deleteBeforeReplace }),
+      ...(opts.dependsOn !== undefined && { dependsOn: [opts.dependsOn].flat().map((d: any) => d?.__name ?? String(d)) }),
+      ...(opts.provider !== undefined && { provider: opts.provider.__name }),
+      ...(parent?.__name !== undefined && { parent: parent.__name }),
+    });
+    return original.call(this, res, parent, t, name, custom, remote, newDep, props, opts, ...rest);
+  };
+
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const state = mockState(args);
+        registered.set(args.name + "::" + args.type, {
+          urn: `urn:pulumi:${stack}::agentpod::${args.type}::${args.name}`,
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs,
+          options: {},
+        });
+        return { id: `${args.name}-id`, state };
+      },
+      call: (args) => args.inputs,
+    },
+    "agentpod",
+    stack,
+    options.preview ?? false,
+  );
+
+  let outputs: Record<string, any> = {};
+  let raw: Record<string, any> | undefined;
+  let error: Error | undefined;
+  try {
+    const { agentpodProgram } = await import("../../stack/program");
+    const result = await agentpodProgram({ projectDir });
+    raw = result as unknown as Record<string, any>;
+    outputs = await new Promise((resolve) => pulumi.output(result as any).apply((v) => resolve(v as Record<string, any>)));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  } catch (e) {
+    error = e as Error;
+  } finally {
+    resourceModule.registerResource = original;
+  }
+
+  const resources = [...registered.values()].map((r) => ({ ...r, options: optionsByName.get(`${r.type}::${r.name}`) ?? {} }));
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  return {
+    resources,
+    byUrn,
+    outputs,
+    ...(raw ? { raw } : {}),
+    ...(error ? { error } : {}),
+    ofType: (type) => resources.filter((r) => r.type === type),
+    named: (name) => {
+      const found = resources.filter((r) => r.name === name);
+      if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}: ${resources.map((r) => r.name).join(", ")}`);
+      return found[0]!;
+    },
+  };
+}
+
+/** What changed between two runs, by URN: the mock-level equivalent of a preview. */
+export function compareRuns(before: FleetRun, after: FleetRun) {
+  const added = [...after.byUrn.keys()].filter((urn) => !before.byUrn.has(urn));
+  const removed = [...before.byUrn.keys()].filter((urn) => !after.byUrn.has(urn));
+  const changed: Record<string, string[]> = {};
+  for (const [urn, next] of after.byUrn) {
+    const previous = before.byUrn.get(urn);
+    if (!previous) continue;
+    const keys = [...new Set([...Object.keys(previous.inputs), ...Object.keys(next.inputs)])].filter(
+      (key) => stableJson(previous.inputs[key]) !== stableJson(next.inputs[key]),
+    );
+    if (keys.length > 0) changed[next.name] = keys.sort();
+  }
+  const nameOf = (urn: string) => urn.split("::").pop()!;
+  return { added: added.map(nameOf).sort(), removed: removed.map(nameOf).sort(), changed };
+}
+
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
+}

@@ -1,0 +1,157 @@
+/**
+ * The diff semantics of DESIGN.md, proven on what the program registers: run it on two versions of tenants.yaml
+ * under mocks and compare resources (by URN) and their inputs.
+ */
+import { beforeAll, describe, expect, test } from "vitest";
+import { compareRuns, runFleet, type FleetRun } from "../support/mockFleet";
+
+const BASE = `
+defaults:
+  image: ghcr.io/openclaw/openclaw:2026.9.6
+plans:
+  basic: { cpus: 1, memory: 2Gi }
+  pro: { cpus: 2, memory: 4Gi, pids: 1024 }
+hosts:
+  - { name: fsn1-a, location: fsn1, serverType: cx42 }
+  - { name: fsn1-b, location: fsn1, serverType: cx42 }
+tenants:
+  - name: acme
+    host: fsn1-a
+    plan: pro
+  - name: globex
+    host: fsn1-a
+  - name: umbrella
+    host: fsn1-b
+    modelProvider: openai
+  - name: stark
+    host: fsn1-b
+    image: ghcr.io/openclaw/openclaw:2026.9.3
+`;
+
+const run = async (yaml: string) => {
+  const result = await runFleet({ tenantsYaml: yaml });
+  if (result.error) throw result.error;
+  return result;
+};
+
+/** Logical names of one tenant's resources: the component and its children are all prefixed by the tenant name. */
+const ofTenant = (tenant: string) => (name: string) => name === tenant || name.startsWith(`${tenant}-`);
+
+let base: FleetRun;
+beforeAll(async () => {
+  base = await run(BASE);
+});
+
+describe("adding a tenant", () => {
+  test("creates that tenant's resources only and changes nothing else", async () => {
+    const after = await run(BASE + "  - name: hooli\n    host: fsn1-a\n");
+    const diff = compareRuns(base, after);
+    expect(diff.removed).toEqual([]);
+    expect(diff.changed).toEqual({});
+    expect(diff.added.length).toBeGreaterThan(0);
+    expect(diff.added.every(ofTenant("hooli"))).toBe(true);
+    expect(diff.added).toEqual(
+      ["hooli", "hooli-dns-a", "hooli-dns-aaaa", "hooli-data", "hooli-dns", "hooli-data-dir", "hooli-gateway", "hooli-network", "hooli-pids", "hooli-proxy-attachment", "hooli-token"].sort(),
+    );
+  });
+});
+
+describe("removing a tenant", () => {
+  test("removes its resources and nothing else, and its data volume is retained", async () => {
+    const after = await run(BASE.replace("  - name: globex\n    host: fsn1-a\n", ""));
+    const diff = compareRuns(base, after);
+    expect(diff.added).toEqual([]);
+    expect(diff.changed).toEqual({});
+    expect(diff.removed.every(ofTenant("globex"))).toBe(true);
+    expect(diff.removed).toContain("globex-gateway");
+    expect(diff.removed).toContain("globex-network");
+    expect(diff.removed).toContain("globex-dns-a");
+    // Deleting a resource with retainOnDelete only drops it from the state; the engine keeps the volume.
+    expect(base.named("globex-data").options.retainOnDelete).toBe(true);
+  });
+});
+
+describe("changing a tenant's plan", () => {
+  test("alters only that tenant's container limits and pids limit, never its volume", async () => {
+    const after = await run(BASE.replace("  - name: globex\n    host: fsn1-a\n", "  - name: globex\n    host: fsn1-a\n    plan: pro\n"));
+    const diff = compareRuns(base, after);
+    expect(diff.added).toEqual([]);
+    expect(diff.removed).toEqual([]);
+    expect(diff.changed).toEqual({ "globex-gateway": ["cpus", "memory", "memorySwap"], "globex-pids": ["limit"] });
+    expect(after.named("globex-gateway").inputs).toMatchObject({ memory: 4096, memorySwap: 4096, cpus: "2" });
+    expect(after.named("globex-pids").inputs.limit).toBe(1024);
+  });
+
+  test("a memory-only change touches only memory, which Docker updates in place", async () => {
+    const yaml = BASE.replace("pro: { cpus: 2, memory: 4Gi, pids: 1024 }", "pro: { cpus: 2, memory: 6Gi, pids: 1024 }");
+    const diff = compareRuns(base, await run(yaml));
+    expect(diff.changed).toEqual({ "acme-gateway": ["memory", "memorySwap"] });
+  });
+});
+
+describe("changing an image", () => {
+  test("the fleet default touches only the containers of tenants without their own image", async () => {
+    const diff = compareRuns(base, await run(BASE.replace("image: ghcr.io/openclaw/openclaw:2026.9.6", "image: ghcr.io/openclaw/openclaw:2026.10.1")));
+    expect(diff.added).toEqual([]);
+    expect(diff.removed).toEqual([]);
+    expect(diff.changed).toEqual({ "acme-gateway": ["image"], "globex-gateway": ["image"], "umbrella-gateway": ["image"] });
+  });
+
+  test("one tenant's image touches only its container", async () => {
+    const diff = compareRuns(base, await run(BASE.replace("openclaw:2026.9.3", "openclaw:2026.9.6")));
+    expect(diff.changed).toEqual({ "stark-gateway": ["image"] });
+  });
+});
+
+describe("reordering, reformatting and comments", () => {
+  test("change nothing at all", async () => {
+    const reshaped = `# The fleet, rewritten by hand: other order, flow style, comments everywhere.
+tenants:
+  - { name: stark, host: fsn1-b, image: "ghcr.io/openclaw/openclaw:2026.9.3" }   # held back
+  - name: umbrella
+    modelProvider: openai
+    host: fsn1-b
+  - name: globex      # basic by default
+    host: fsn1-a
+  - host: fsn1-a
+    plan: pro
+    name: acme
+hosts:
+  - name: fsn1-b
+    serverType: cx42
+    location: fsn1
+  - { location: fsn1, name: fsn1-a, serverType: cx42 }
+plans:
+  pro:
+    memory: 4Gi
+    cpus: 2
+    pids: 1024
+  basic: {memory: 2Gi, cpus: 1}
+defaults: { image: 'ghcr.io/openclaw/openclaw:2026.9.6' }
+`;
+    const diff = compareRuns(base, await run(reshaped));
+    expect(diff).toEqual({ added: [], removed: [], changed: {} });
+  });
+});
+
+describe("adding a host", () => {
+  test("creates the host and its proxy; no tenant changes", async () => {
+    const diff = compareRuns(base, await run(BASE.replace("hosts:\n", "hosts:\n  - { name: nbg1-a, location: nbg1, serverType: cx42 }\n")));
+    expect(diff.removed).toEqual([]);
+    expect(diff.changed).toEqual({});
+    expect(diff.added.every((name) => name.startsWith("nbg1-a"))).toBe(true);
+    expect(diff.added).toEqual(expect.arrayContaining(["nbg1-a-server", "nbg1-a-data", "nbg1-a-ready", "nbg1-a-docker", "nbg1-a-proxy-traefik"]));
+  });
+});
+
+describe("moving a tenant to another host", () => {
+  test("is visible: the tenant's resources are recreated on the new host's provider; other tenants are untouched", async () => {
+    const after = await run(BASE.replace("  - name: globex\n    host: fsn1-a\n", "  - name: globex\n    host: fsn1-b\n"));
+    const diff = compareRuns(base, after);
+    expect(Object.keys(diff.changed).every(ofTenant("globex"))).toBe(true);
+    expect(after.named("globex-gateway").options.provider).toBe("fsn1-b-docker");
+    expect(base.named("globex-gateway").options.provider).toBe("fsn1-a-docker");
+    // The old volume is retained on the old host (never deleted by a move).
+    expect(base.named("globex-data").options.retainOnDelete).toBe(true);
+  });
+});
