@@ -1,0 +1,238 @@
+/**
+ * What the program registers for production, input by input and option by option: hardening, routing, firewall,
+ * DNS, secrets, and the resource options that keep innocent edits from destroying data.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, test } from "vitest";
+import { PROD_CONFIG, PROD_SECRETS, compareRuns, runFleet, type FleetRun } from "../support/mockFleet";
+
+const EXAMPLE = readFileSync("tenants.yaml", "utf8");
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+let fleet: FleetRun;
+
+beforeAll(async () => {
+  fleet = await runFleet({ tenantsYaml: EXAMPLE });
+  if (fleet.error) throw fleet.error;
+});
+
+const label = (container: { inputs: Record<string, any> }, name: string) =>
+  (container.inputs.labels as Array<{ label: string; value: string }>).find((l) => l.label === name)?.value;
+const secretValue = (input: any) => {
+  expect(input?.[SECRET_SIG]).toBeDefined(); // a Pulumi secret, encrypted in the state
+  return input.value;
+};
+
+describe("tenant gateway container", () => {
+  test("is hardened and limited by its plan", () => {
+    const acme = fleet.named("acme-gateway").inputs; // plan pro: 2 CPUs, 4Gi
+    expect(acme).toMatchObject({
+      name: "agentpod-acme",
+      image: "ghcr.io/openclaw/openclaw:2026.9.6",
+      user: "1000:1000",
+      restart: "unless-stopped",
+      init: true,
+      capabilities: { drops: ["ALL"] },
+      securityOpts: ["no-new-privileges:true"],
+      memory: 4096,
+      memorySwap: 4096,
+      cpus: "2",
+      wait: true,
+      networksAdvanced: [{ name: "agentpod-acme" }],
+      volumes: [{ volumeName: "agentpod-acme-data", containerPath: "/home/node/.openclaw" }],
+    });
+    expect(acme.healthcheck.tests.join(" ")).toContain("http://127.0.0.1:18789/healthz");
+    expect(fleet.named("acme-pids").inputs).toMatchObject({ limit: 1024, container: "agentpod-acme" });
+    expect(fleet.named("initech-pids").inputs.limit).toBe(512);
+  });
+
+  test("is routed by Traefik for its domain on port 18789, over TLS", () => {
+    const acme = fleet.named("acme-gateway");
+    expect(label(acme, "traefik.enable")).toBe("true");
+    expect(label(acme, "traefik.http.routers.acme.rule")).toBe("Host(`acme.agents.example.com`)");
+    expect(label(acme, "traefik.http.routers.acme.entrypoints")).toBe("websecure");
+    expect(label(acme, "traefik.http.routers.acme.tls.certresolver")).toBe("letsencrypt");
+    expect(label(acme, "traefik.http.services.acme.loadbalancer.server.port")).toBe("18789");
+    expect(label(acme, "traefik.docker.network")).toBe("agentpod-acme");
+    // No label depends on the plan: a label change would recreate the container.
+    expect(JSON.stringify(acme.inputs.labels)).not.toContain("pro");
+  });
+
+  test("gets its token and its provider's model key as secrets, by variable name", () => {
+    const envs: string[] = secretValue(fleet.named("acme-gateway").inputs.envs);
+    const names = envs.map((e) => e.split("=")[0]);
+    expect(names).toEqual(expect.arrayContaining(["OPENCLAW_GATEWAY_TOKEN", "ANTHROPIC_API_KEY", "OPENCLAW_CONFIG_PATH"]));
+    expect(names).not.toContain("OPENAI_API_KEY");
+    const umbrella: string[] = secretValue(fleet.named("umbrella-gateway").inputs.envs);
+    expect(umbrella.map((e) => e.split("=")[0])).toContain("OPENAI_API_KEY");
+    expect(umbrella.map((e) => e.split("=")[0])).not.toContain("ANTHROPIC_API_KEY");
+    expect(envs).toContain("OPENCLAW_GATEWAY_TOKEN=token-of-acme-token");
+  });
+
+  test("is configured to trust its network's proxy and its own public origin", () => {
+    const acme = fleet.named("acme-gateway");
+    const network = fleet.named("acme-network");
+    const config = JSON.parse(acme.inputs.uploads[0].content);
+    expect(acme.inputs.uploads[0].file).toBe("/etc/agentpod/openclaw.json");
+    expect(config.gateway.controlUi.allowedOrigins).toEqual(["https://acme.agents.example.com"]);
+    expect(config.gateway.trustedProxies).toHaveLength(1);
+    expect(config.gateway.trustedProxies[0]).toMatch(/^172\.30\.\d+\.0\/24$/);
+    expect(config.gateway.auth).toEqual({ mode: "token" });
+    expect(network.inputs).toMatchObject({ name: "agentpod-acme", driver: "bridge" });
+  });
+
+  test("gets its own network that the host's proxy joins", () => {
+    const attachment = fleet.named("acme-proxy-attachment").inputs;
+    expect(attachment).toMatchObject({ network: "agentpod-acme", container: "agentpod-traefik", dockerHost: "ssh://root@203.0.113.10" });
+    expect(fleet.named("acme-gateway").options.dependsOn).toContain("acme-proxy-attachment");
+  });
+});
+
+describe("no innocent edit destroys data", () => {
+  test("tenant data volumes are retained and can never be replaced", () => {
+    for (const volume of fleet.ofType("docker:index/volume:Volume").filter((v) => v.name.endsWith("-data"))) {
+      expect(volume.options.retainOnDelete, volume.name).toBe(true);
+      expect(volume.options.ignoreChanges, volume.name).toEqual(expect.arrayContaining(["labels", "driver", "driverOpts"]));
+      expect(volume.inputs.name).toBe(`agentpod-${volume.name.replace(/-data$/, "")}-data`);
+    }
+    expect(fleet.named("acme-data").inputs.driverOpts).toEqual({ type: "none", o: "bind", device: "/mnt/agentpod/tenants/acme" });
+    expect(fleet.named("acme-data").options.dependsOn).toContain("acme-data-dir");
+  });
+
+  test("servers ignore cloud-init, SSH key and image edits, and are protected", () => {
+    for (const server of fleet.ofType("hcloud:index/server:Server")) {
+      expect(server.options.protect).toBe(true);
+      expect(server.options.ignoreChanges).toEqual(expect.arrayContaining(["userData", "sshKeys", "image"]));
+      expect(server.inputs).toMatchObject({ deleteProtection: true, rebuildProtection: true, keepDisk: true });
+    }
+  });
+
+  test("host data volumes are protected, retained and ignore location changes", () => {
+    for (const volume of fleet.ofType("hcloud:index/volume:Volume")) {
+      expect(volume.options).toMatchObject({ protect: true, retainOnDelete: true });
+      expect(volume.options.ignoreChanges).toContain("location");
+      expect(volume.inputs.deleteProtection).toBe(true);
+    }
+    expect(fleet.named("fsn1-a-data").inputs.size).toBe(100);
+    expect(fleet.named("fsn1-b-data").inputs.size).toBe(50);
+  });
+
+  test("DNS records are deleted before they are replaced", () => {
+    for (const record of fleet.ofType("cloudflare:index/dnsRecord:DnsRecord")) expect(record.options.deleteBeforeReplace).toBe(true);
+  });
+
+  test("a Traefik version change touches only the Traefik containers", async () => {
+    const upgraded = await runFleet({ tenantsYaml: EXAMPLE, config: { ...PROD_CONFIG, "agentpod:traefikImage": "traefik:v3.8.0" } });
+    const diff = compareRuns(fleet, upgraded);
+    expect(diff).toEqual({ added: [], removed: [], changed: { "fsn1-a-proxy-traefik": ["image"], "fsn1-b-proxy-traefik": ["image"] } });
+  });
+
+  test("an SSH key change re-keys nothing that holds data", async () => {
+    const rekeyed = await runFleet({
+      tenantsYaml: EXAMPLE,
+      config: { ...PROD_CONFIG, "agentpod:adminSshKeys": JSON.stringify(["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINewKeyForTests new@example.com"]) },
+    });
+    const diff = compareRuns(fleet, rekeyed);
+    expect(diff.added.every((n) => n.startsWith("admin-key-"))).toBe(true);
+    expect(diff.removed.every((n) => n.startsWith("admin-key-"))).toBe(true);
+    // The servers' sshKeys input changes, but it is in ignoreChanges: no replacement.
+    expect(Object.keys(diff.changed)).toEqual(["fsn1-a-server", "fsn1-b-server"]);
+    expect(diff.changed["fsn1-a-server"]).toEqual(["sshKeys"]);
+  });
+});
+
+describe("hosts", () => {
+  test("firewall opens 22 only to admin CIDRs, 80 and 443 to everyone", () => {
+    const rules: Array<{ port: string; sourceIps: string[]; direction: string }> = fleet.named("fsn1-a-firewall").inputs.rules;
+    expect(rules.map((r) => r.port).sort()).toEqual(["22", "443", "80"]);
+    expect(rules.find((r) => r.port === "22")!.sourceIps).toEqual(["203.0.113.0/24"]);
+    expect(rules.find((r) => r.port === "80")!.sourceIps).toEqual(["0.0.0.0/0", "::/0"]);
+    expect(rules.find((r) => r.port === "443")!.sourceIps).toEqual(["0.0.0.0/0", "::/0"]);
+    expect(rules.every((r) => r.direction === "in")).toBe(true);
+  });
+
+  test("the Docker provider goes over SSH and waits for the readiness gate", () => {
+    const provider = fleet.named("fsn1-a-docker");
+    expect(provider.inputs.host).toBe("ssh://root@203.0.113.10");
+    expect(provider.options.dependsOn).toContain("fsn1-a-ready");
+    expect(fleet.named("fsn1-a-ready").inputs.create).toContain("docker info");
+    expect(fleet.named("fsn1-a-server").inputs.userData).toContain("docker.io");
+  });
+
+  test("every Docker resource goes through its own host's provider", () => {
+    const docker = fleet.resources.filter((r) => r.type.startsWith("docker:index/"));
+    expect(docker.length).toBeGreaterThan(0);
+    for (const r of docker) expect(r.options.provider, r.name).toMatch(/^fsn1-[ab]-docker$/);
+    expect(fleet.named("umbrella-gateway").options.provider).toBe("fsn1-b-docker");
+  });
+});
+
+describe("proxy", () => {
+  test("Traefik: pinned, no dashboard, HTTP to HTTPS, Let's Encrypt HTTP-01, socket read-only", () => {
+    const traefik = fleet.named("fsn1-a-proxy-traefik").inputs;
+    expect(traefik.image).toBe("traefik:v3.7.15");
+    const flags: string[] = traefik.command;
+    expect(flags).toContain("--api.dashboard=false");
+    expect(flags.some((f) => f.startsWith("--api.insecure"))).toBe(false);
+    expect(flags).toContain("--providers.docker.exposedbydefault=false");
+    expect(flags).toContain("--entrypoints.web.http.redirections.entrypoint.to=websecure");
+    expect(flags).toContain("--certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web");
+    expect(flags.join(" ")).not.toContain("Connection");
+    expect(traefik.volumes).toContainEqual({ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true });
+    expect(traefik.ports).toEqual([{ internal: 80, external: 80 }, { internal: 443, external: 443 }]);
+    expect(fleet.named("fsn1-a-proxy-traefik").options.ignoreChanges).toContain("networksAdvanced");
+  });
+
+  test("proxied records switch Let's Encrypt to DNS-01 with the Cloudflare token as a secret", async () => {
+    const proxied = await runFleet({
+      tenantsYaml: EXAMPLE,
+      config: { ...PROD_CONFIG, "agentpod:dnsProxied": "true", "agentpod:cloudflareDnsToken": "cf-dns-token" },
+      secretKeys: [...PROD_SECRETS, "agentpod:cloudflareDnsToken"],
+    });
+    if (proxied.error) throw proxied.error;
+    const traefik = proxied.named("fsn1-a-proxy-traefik").inputs;
+    expect(traefik.command).toContain("--certificatesresolvers.letsencrypt.acme.dnschallenge.provider=cloudflare");
+    expect(secretValue(traefik.envs)).toEqual(["CF_DNS_API_TOKEN=cf-dns-token"]);
+    expect(proxied.named("acme-dns-a").inputs.proxied).toBe(true);
+  });
+});
+
+describe("DNS", () => {
+  test("one A and one AAAA record per tenant, at the tenant's host", () => {
+    const records = fleet.ofType("cloudflare:index/dnsRecord:DnsRecord");
+    expect(records).toHaveLength(2 * 6);
+    expect(fleet.named("acme-dns-a").inputs).toMatchObject({ name: "acme.agents.example.com", type: "A", content: "203.0.113.10", zoneId: "0123456789abcdef0123456789abcdef", proxied: false, ttl: 1 });
+    expect(fleet.named("acme-dns-aaaa").inputs).toMatchObject({ name: "acme.agents.example.com", type: "AAAA", content: "2001:db8::1" });
+  });
+});
+
+describe("outputs and secrets", () => {
+  test("per tenant URL, host and plan; tokens only as a secret", async () => {
+    expect(fleet.outputs.tenants.acme).toEqual({ url: "https://acme.agents.example.com", host: "fsn1-a", plan: "pro", healthUrl: "https://acme.agents.example.com/healthz" });
+    expect(Object.keys(fleet.outputs.tenants).sort()).toEqual(["acme", "globex", "hooli", "initech", "stark", "umbrella"]);
+    const tokens = fleet.raw!.gatewayTokens as pulumi.Output<unknown>;
+    expect(await (tokens as any).isSecret).toBe(true);
+    expect(JSON.stringify(fleet.outputs.tenants)).not.toContain("token-of");
+  });
+
+  test("no secret appears in plain text in any resource input", () => {
+    const secrets = ["sk-ant-test-key", "sk-test-openai-key", "token-of-", "BEGIN OPENSSH"];
+    const strip = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(strip);
+      if (value && typeof value === "object") {
+        if (SECRET_SIG in value) return "[secret]";
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, strip(v)]));
+      }
+      return value;
+    };
+    for (const resource of fleet.resources) {
+      const plain = JSON.stringify(strip(resource.inputs));
+      for (const secret of secrets) expect(plain, `${resource.name} leaks ${secret}`).not.toContain(secret);
+    }
+  });
+
+  test("tokens are generated per tenant and secret", () => {
+    const tokens = fleet.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/agentpod:GatewayToken");
+    expect(tokens.map((t) => t.name).sort()).toEqual(["acme-token", "globex-token", "hooli-token", "initech-token", "stark-token", "umbrella-token"]);
+  });
+});
