@@ -168,10 +168,11 @@ export function parseSettings(input: ConfigValues): StackSettings {
   const dnsProxiedText = value("dnsProxied") ?? "false";
   if (dnsProxiedText !== "true" && dnsProxiedText !== "false") problem("dnsProxied", "must be true or false");
   const dnsProxied = dnsProxiedText === "true";
-  if (dnsProxied && !input.secretsSet.has("cloudflareDnsToken")) {
+  // A value stored in plain text is already reported above: "is required" would contradict it.
+  if (dnsProxied && !input.secretsSet.has("cloudflareDnsToken") && value("cloudflareDnsToken") === undefined) {
     problem("cloudflareDnsToken", `is required when dnsProxied is true (Let's Encrypt DNS-01): pulumi config set --secret ${NAMESPACE}:cloudflareDnsToken --stack ${input.stack}`);
   }
-  if (!input.secretsSet.has("deployPrivateKey")) {
+  if (!input.secretsSet.has("deployPrivateKey") && value("deployPrivateKey") === undefined) {
     problem("deployPrivateKey", `is required (the SSH key AgentPod deploys with): cat deploy_key | pulumi config set --secret ${NAMESPACE}:deployPrivateKey --stack ${input.stack}`);
   }
   const serverImage = value("serverImage") ?? "ubuntu-24.04";

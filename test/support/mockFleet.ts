@@ -140,10 +140,11 @@ export async function runFleet(options: RunOptions): Promise<FleetRun> {
     const result = await agentpodProgram({ projectDir });
     raw = result as unknown as Record<string, any>;
     outputs = await new Promise((resolve) => pulumi.output(result as any).apply((v) => resolve(v as Record<string, any>)));
-    await new Promise((resolve) => setTimeout(resolve, 20));
   } catch (e) {
     error = e as Error;
   } finally {
+    // Also after a failure: a resource created before the program threw must still show up in `resources`.
+    await new Promise((resolve) => setTimeout(resolve, 20));
     resourceModule.registerResource = original;
   }
 

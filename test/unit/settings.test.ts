@@ -1,0 +1,142 @@
+/** Stack settings (`agentpod:` Pulumi config): parsed as plain data, every problem reported with the command to run. */
+import { describe, expect, it } from "vitest";
+import { DEFAULT_LOCAL_TRAEFIK_IMAGE, DEFAULT_TRAEFIK_IMAGE, SettingsError, parseSettings, type ConfigValues } from "../../fleet/settings";
+
+const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOpsKeyForTestsOnly ops@example.com";
+const PROD_VALUES = {
+  target: "hetzner",
+  zone: "Agents.Example.com",
+  cloudflareZoneId: "0123456789abcdef0123456789abcdef",
+  acmeEmail: "ops@example.com",
+  adminSshKeys: JSON.stringify([SSH_KEY]),
+  adminCidrs: JSON.stringify(["203.0.113.0/24", "2001:db8:1234::/48"]),
+  deployPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest\n-----END OPENSSH PRIVATE KEY-----",
+  anthropicApiKey: "sk-ant-test-key",
+};
+const PROD_SECRETS = ["deployPrivateKey", "anthropicApiKey"];
+
+const prod = (values: Record<string, string | undefined>, secrets = PROD_SECRETS, stackFileText?: string): ConfigValues => ({
+  stack: "prod",
+  values: { ...PROD_VALUES, ...values },
+  secretsSet: new Set(secrets),
+  ...(stackFileText !== undefined && { stackFileText }),
+});
+
+/** The issues parseSettings throws, as "<file>[:line] <key>: <message>" lines. */
+function problems(input: ConfigValues): string[] {
+  try {
+    parseSettings(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(SettingsError);
+    return (error as SettingsError).issues.map((i) => `${i.file}${i.line ? `:${i.line}` : ""} ${i.key}: ${i.message}`);
+  }
+  throw new Error("expected a SettingsError");
+}
+
+describe("parseSettings", () => {
+  it("parses a valid prod configuration, with defaults", () => {
+    expect(parseSettings(prod({}))).toEqual({
+      target: "hetzner",
+      stack: "prod",
+      tenantsFile: "tenants.yaml",
+      traefikImage: DEFAULT_TRAEFIK_IMAGE,
+      zone: "agents.example.com",
+      cloudflareZoneId: "0123456789abcdef0123456789abcdef",
+      adminSshKeys: [SSH_KEY],
+      adminCidrs: ["203.0.113.0/24", "2001:db8:1234::/48"],
+      acmeEmail: "ops@example.com",
+      dnsProxied: false,
+      serverImage: "ubuntu-24.04",
+    });
+  });
+
+  it("parses a valid local configuration, with defaults", () => {
+    const values = { target: "local", httpPort: "18080", dockerHosts: JSON.stringify({ "local-b": "unix:///run/docker-b.sock" }) };
+    expect(parseSettings({ stack: "local", values, secretsSet: new Set() })).toEqual({
+      target: "local",
+      stack: "local",
+      tenantsFile: "tenants.yaml",
+      traefikImage: DEFAULT_LOCAL_TRAEFIK_IMAGE,
+      httpPort: 18080,
+      dockerHosts: { "local-b": "unix:///run/docker-b.sock" },
+      dockerHost: "unix:///var/run/docker.sock",
+    });
+  });
+
+  it("reports every missing prod key at once, each with the command that sets it", () => {
+    expect(problems({ stack: "prod", values: { target: "hetzner" }, secretsSet: new Set() })).toEqual([
+      "Pulumi.prod.yaml agentpod:zone: is required: pulumi config set agentpod:zone agents.example.com --stack prod",
+      "Pulumi.prod.yaml agentpod:cloudflareZoneId: is required: pulumi config set agentpod:cloudflareZoneId <32-hex-digit zone id from the Cloudflare dashboard> --stack prod",
+      "Pulumi.prod.yaml agentpod:adminSshKeys: is required, a list: pulumi config set --path 'agentpod:adminSshKeys[0]' 'ssh-ed25519 AAAA... ops@example.com' --stack prod",
+      "Pulumi.prod.yaml agentpod:adminCidrs: is required, a list: pulumi config set --path 'agentpod:adminCidrs[0]' 203.0.113.0/24 --stack prod",
+      "Pulumi.prod.yaml agentpod:acmeEmail: is required: pulumi config set agentpod:acmeEmail ops@example.com --stack prod",
+      "Pulumi.prod.yaml agentpod:deployPrivateKey: is required (the SSH key AgentPod deploys with): cat deploy_key | pulumi config set --secret agentpod:deployPrivateKey --stack prod",
+    ]);
+  });
+
+  it("refuses a missing or unknown target before anything else", () => {
+    expect(problems({ stack: "dev", values: {}, secretsSet: new Set() })).toEqual([
+      'Pulumi.dev.yaml agentpod:target: must be "local" or "hetzner": pulumi config set agentpod:target local --stack dev',
+    ]);
+    expect(problems({ stack: "dev", values: { target: "aws" }, secretsSet: new Set() })).toEqual([
+      'Pulumi.dev.yaml agentpod:target: must be "local" or "hetzner", not "aws": pulumi config set agentpod:target local --stack dev',
+    ]);
+  });
+
+  it("refuses a secret stored in plain text, once, with the command that encrypts it", () => {
+    expect(problems(prod({}, ["anthropicApiKey"]))).toEqual([
+      "Pulumi.prod.yaml agentpod:deployPrivateKey: is a secret but is stored in plain text: pulumi config set --secret agentpod:deployPrivateKey --stack prod",
+    ]);
+    expect(problems(prod({ openaiApiKey: "sk-test", dnsProxied: "true", cloudflareDnsToken: "cf-token" }))).toEqual([
+      "Pulumi.prod.yaml agentpod:cloudflareDnsToken: is a secret but is stored in plain text: pulumi config set --secret agentpod:cloudflareDnsToken --stack prod",
+      "Pulumi.prod.yaml agentpod:openaiApiKey: is a secret but is stored in plain text: pulumi config set --secret agentpod:openaiApiKey --stack prod",
+    ]);
+  });
+
+  it("refuses SSH open to the whole internet", () => {
+    expect(problems(prod({ adminCidrs: JSON.stringify(["203.0.113.0/24", "0.0.0.0/0", "::/0"]) }))).toEqual([
+      "Pulumi.prod.yaml agentpod:adminCidrs[1]: opens SSH to the whole internet: list your office or VPN ranges instead",
+      "Pulumi.prod.yaml agentpod:adminCidrs[2]: opens SSH to the whole internet: list your office or VPN ranges instead",
+    ]);
+  });
+
+  it("refuses an unknown key, with a did-you-mean", () => {
+    expect(problems(prod({ adminCidr: "203.0.113.0/24" }))).toEqual(['Pulumi.prod.yaml agentpod:adminCidr: unknown setting for target hetzner. Did you mean "adminCidrs"?']);
+    expect(problems({ stack: "local", values: { target: "local", htppPort: "8080", zone: "agents.example.com" }, secretsSet: new Set() })).toEqual([
+      'Pulumi.local.yaml agentpod:htppPort: unknown setting for target local. Did you mean "httpPort"?',
+      "Pulumi.local.yaml agentpod:zone: unknown setting for target local.",
+    ]);
+  });
+
+  it("points at the line of the key when the stack file has it", () => {
+    const stackFile = [
+      "# Stack prod",
+      "config:",
+      "  agentpod:target: hetzner",
+      "  agentpod:cloudflareZoneId: 0123456789ABCDEF",
+      "  agentpod:zonee: agents.example.com",
+      "  agentpod:traefikImage: traefik:latest",
+      "  agentpod:deployPrivateKey: -----BEGIN OPENSSH PRIVATE KEY-----",
+    ].join("\n");
+    const values = { cloudflareZoneId: "0123456789ABCDEF", zonee: "agents.example.com", traefikImage: "traefik:latest", deployPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" };
+    expect(problems(prod(values, ["anthropicApiKey"], stackFile))).toEqual([
+      'Pulumi.prod.yaml:5 agentpod:zonee: unknown setting for target hetzner. Did you mean "zone"?',
+      "Pulumi.prod.yaml:7 agentpod:deployPrivateKey: is a secret but is stored in plain text: pulumi config set --secret agentpod:deployPrivateKey --stack prod",
+      expect.stringMatching(/^Pulumi\.prod\.yaml:6 agentpod:traefikImage: tag "latest" moves/),
+      "Pulumi.prod.yaml:4 agentpod:cloudflareZoneId: must be the 32 hex digit zone id shown in the Cloudflare dashboard",
+    ]);
+  });
+
+  it("formats all problems in one error message", () => {
+    const error = (() => {
+      try {
+        parseSettings({ stack: "prod", values: { target: "hetzner" }, secretsSet: new Set() });
+        return undefined;
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error?.message).toMatch(/^stack configuration has 6 problems; nothing was changed:\n {2}Pulumi\.prod\.yaml agentpod:zone: is required/);
+    expect(error?.message.split("\n").filter((l) => l.startsWith("  Pulumi.prod.yaml "))).toHaveLength(6);
+  });
+});
