@@ -24,18 +24,18 @@ const REPOSITORY = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[.
  * Why an image reference is not acceptable as a pinned deployment target, or undefined when it is.
  * A moving tag (latest, main...) would let the fleet change without a diff, so it needs an explicit opt-in.
  */
-export function imagePinProblem(reference: string, allowMovingTag: boolean): string | undefined {
+export function imagePinProblem(reference: string, allowMovingTag: boolean, allowHint = ", or set allowMovingTag: true"): string | undefined {
   const { repository, tag, digest } = parseImageReference(reference);
   if (!REPOSITORY.test(repository)) return `"${reference}" is not a valid image reference`;
   if (digest !== undefined) {
     return DIGEST.test(digest) ? undefined : `digest "${digest}" is malformed: write @sha256: followed by 64 hex digits`;
   }
   if (tag === undefined) {
-    return `"${reference}" has no tag, which means "latest" and moves: pin a version, e.g. "${repository}:2026.9.6", or a digest "@sha256:..."`;
+    return `"${reference}" has no tag, which means "latest" and moves: pin a version, e.g. "${repository}:<version>", or a digest "@sha256:..."`;
   }
   if (!TAG.test(tag)) return `tag "${tag}" is not a valid image tag`;
   if (MOVING_TAGS.has(tag.toLowerCase()) && !allowMovingTag) {
-    return `tag "${tag}" moves, so the fleet could change without a diff: pin a version (e.g. "${repository}:2026.9.6") or a digest, or set allowMovingTag: true`;
+    return `tag "${tag}" moves, so the fleet could change without a diff: pin a version (e.g. "${repository}:<version>") or a digest${allowHint}`;
   }
   return undefined;
 }

@@ -33,7 +33,7 @@ export const planSchema = z
       .max(65536, { error: "must be at most 65536" })
       .optional()
       .describe("Process limit for the tenant's container. Default 512."),
-  })
+  }, { error: "expected a plan mapping such as { cpus: 1, memory: 2Gi }" })
   .describe("A resource plan: limits applied to each tenant's gateway container.");
 
 export const hostSchema = z
@@ -51,7 +51,7 @@ export const hostSchema = z
       .max(10240, { error: "must be at most 10240" })
       .optional()
       .describe("Size in GB of the host's persistent Hetzner volume that holds tenant data. Default 50; grows in place."),
-  })
+  }, { error: "expected a host mapping with name, location and serverType" })
   .describe("A server that runs one Traefik and the gateways of the tenants placed on it.");
 
 const image = z
@@ -76,7 +76,7 @@ export const tenantSchema = z
       .boolean({ error: "expected true or false" })
       .optional()
       .describe("Accept a moving image tag such as `latest` for this tenant. Default false."),
-  })
+  }, { error: "expected a tenant mapping with at least name and host" })
   .describe("A customer: one isolated OpenClaw gateway with its own network and data volume.");
 
 export const defaultsSchema = z
@@ -88,7 +88,7 @@ export const defaultsSchema = z
       .optional()
       .describe("Model provider for tenants without one. Default anthropic."),
     allowMovingTag: z.boolean({ error: "expected true or false" }).optional().describe("Accept moving image tags fleet-wide. Default false."),
-  })
+  }, { error: "expected a mapping of defaults (image, plan, modelProvider, allowMovingTag)" })
   .describe("Values every tenant gets unless it sets its own.");
 
 export const tenantsFileSchema = z
@@ -96,12 +96,12 @@ export const tenantsFileSchema = z
     $schema: z.string().optional().describe("Path of the JSON Schema, for editors."),
     defaults: defaultsSchema.optional(),
     plans: z
-      .record(z.string(), planSchema)
+      .record(z.string(), planSchema, { error: "expected a mapping of plan names to plans, e.g. basic: { cpus: 1, memory: 2Gi }" })
       .optional()
       .describe("Custom plans by name. When present they replace the built-in basic (1 CPU, 2Gi), pro (2, 4Gi), enterprise (4, 8Gi)."),
     hosts: z.array(hostSchema, { error: "expected a list of hosts" }).describe("Servers of the fleet."),
     tenants: z.array(tenantSchema, { error: "expected a list of tenants" }).describe("Customers of the fleet."),
-  })
+  }, { error: "expected a mapping with `defaults:`, `plans:`, `hosts:` and `tenants:`" })
   .describe("AgentPod fleet: hosts, plans and tenants. Secrets never go here.");
 
 export type TenantsFile = z.infer<typeof tenantsFileSchema>;

@@ -86,9 +86,9 @@ export function parseSettings(input: ConfigValues): StackSettings {
   };
   const problem = (key: string, message: string) => issues.push({ file, key: `${NAMESPACE}:${key}`, message, ...(lineOf(key) ? { line: lineOf(key)! } : {}) });
   const value = (key: string) => input.values[key];
-  const required = (key: string, example: string) => {
+  const required = (key: string, example: string, note?: string) => {
     const v = value(key);
-    if (v === undefined || v === "") problem(key, `is required: pulumi config set ${NAMESPACE}:${key} ${example} --stack ${input.stack}`);
+    if (v === undefined || v === "") problem(key, `is required: pulumi config set ${NAMESPACE}:${key} ${example} --stack ${input.stack}${note ? ` (${note})` : ""}`);
     return v ?? "";
   };
   const list = (key: string, example: string): string[] => {
@@ -124,7 +124,7 @@ export function parseSettings(input: ConfigValues): StackSettings {
   }
   const tenantsFile = value("tenantsFile") ?? "tenants.yaml";
   const traefikImage = value("traefikImage") ?? (target === "local" ? DEFAULT_LOCAL_TRAEFIK_IMAGE : DEFAULT_TRAEFIK_IMAGE);
-  const imageProblem = imagePinProblem(traefikImage, false);
+  const imageProblem = imagePinProblem(traefikImage, false, "");
   if (imageProblem) problem("traefikImage", imageProblem);
 
   if (target === "local") {
@@ -152,7 +152,7 @@ export function parseSettings(input: ConfigValues): StackSettings {
 
   const zone = required("zone", "agents.example.com").toLowerCase();
   if (zone && !/^([a-z0-9-]+\.)+[a-z]{2,}$/.test(zone)) problem("zone", `"${zone}" is not a DNS zone name`);
-  const cloudflareZoneId = required("cloudflareZoneId", "<32-hex-digit zone id from the Cloudflare dashboard>");
+  const cloudflareZoneId = required("cloudflareZoneId", "ZONE_ID", "ZONE_ID: the 32 hex digit id on the zone's overview page in Cloudflare");
   if (cloudflareZoneId && !/^[0-9a-f]{32}$/.test(cloudflareZoneId)) problem("cloudflareZoneId", "must be the 32 hex digit zone id shown in the Cloudflare dashboard");
   const adminSshKeys = list("adminSshKeys", "'ssh-ed25519 AAAA... ops@example.com'");
   adminSshKeys.forEach((key, i) => {

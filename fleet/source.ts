@@ -20,7 +20,7 @@ export class TenantsSource {
   syntaxIssues(): Issue[] {
     return this.document.errors.map((error) => {
       const { line, col } = this.lines.linePos(error.pos[0]);
-      return { file: this.file, line, column: col, path: "", message: error.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "") };
+      return { file: this.file, line, column: col, path: "", message: syntaxMessage(error.code, error.message, this.text.slice(error.pos[0])) };
     });
   }
 
@@ -86,5 +86,20 @@ export class TenantsSource {
   private issueAtOffset(offset: number, path: readonly PropertyKey[], message: string): Issue {
     const { line, col } = this.lines.linePos(offset);
     return { file: this.file, line, column: col, path: formatPath(path), message };
+  }
+}
+
+/** The YAML library's message, made specific where it is vague or names library functions. */
+function syntaxMessage(code: string, message: string, sourceFromError: string): string {
+  const text = message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+  switch (code) {
+    case "DUPLICATE_KEY":
+      return `key "${/^[^:\s]+/.exec(sourceFromError)?.[0] ?? "?"}" appears twice in the same mapping: keep one`;
+    case "MULTIPLE_DOCS":
+      return "the file must hold one YAML document: remove the extra `---` separator";
+    case "TAB_AS_INDENT":
+      return "tabs cannot indent YAML: use spaces";
+    default:
+      return `YAML syntax: ${text}`;
   }
 }

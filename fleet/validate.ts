@@ -207,7 +207,7 @@ function checkRules(source: TenantsSource, data: Record<string, unknown>, option
     if (domainProblem) report(source.issueAt(tenant.domain !== undefined ? at("domain") : at("name"), domainProblem));
     const domainOwner = tenantsByDomain.get(domain);
     if (domainOwner !== undefined) {
-      report(source.issueAt(tenant.domain !== undefined ? at("domain") : at("name"), `domain "${domain}" is already used by tenant on line ${source.lineOf(["tenants", domainOwner, "name"])}: each tenant needs its own domain`));
+      report(source.issueAt(tenant.domain !== undefined ? at("domain") : at("name"), `domain "${domain}" is already used by tenant "${tenantNameAt(data, domainOwner)}" on line ${source.lineOf(["tenants", domainOwner, "name"])}: each tenant needs its own domain`));
     } else tenantsByDomain.set(domain, index);
 
     if (!declaredHostNames.has(tenant.host)) {
@@ -215,7 +215,7 @@ function checkRules(source: TenantsSource, data: Record<string, unknown>, option
     }
     const planName = tenant.plan ?? defaultPlan;
     if (tenant.plan !== undefined && !knownPlanNames.includes(tenant.plan)) {
-      report(source.issueAt(at("plan"), `unknown plan "${tenant.plan}".${didYouMean(tenant.plan, knownPlanNames)} Plans: ${knownPlanNames.join(", ")}.`));
+      report(source.issueAt(at("plan"), `unknown plan "${tenant.plan}".${didYouMean(tenant.plan, knownPlanNames)} Plans: ${knownPlanNames.join(", ")}${rawPlans ? " (the file's `plans:` replaces the built-in ones)" : ""}.`));
     }
     if (tenant.image !== undefined) {
       const problem = imagePinProblem(tenant.image, tenant.allowMovingTag ?? defaults.allowMovingTag ?? false);
@@ -265,3 +265,8 @@ function checkDomain(domain: string, zone: string | undefined): string | undefin
 }
 
 const round = (value: number) => Math.round(value * 100) / 100;
+
+function tenantNameAt(data: Record<string, unknown>, index: number): string {
+  const tenant = Array.isArray(data.tenants) ? (data.tenants[index] as { name?: unknown } | undefined) : undefined;
+  return typeof tenant?.name === "string" ? tenant.name : `#${index + 1}`;
+}

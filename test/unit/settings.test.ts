@@ -66,7 +66,7 @@ describe("parseSettings", () => {
   it("reports every missing prod key at once, each with the command that sets it", () => {
     expect(problems({ stack: "prod", values: { target: "hetzner" }, secretsSet: new Set() })).toEqual([
       "Pulumi.prod.yaml agentpod:zone: is required: pulumi config set agentpod:zone agents.example.com --stack prod",
-      "Pulumi.prod.yaml agentpod:cloudflareZoneId: is required: pulumi config set agentpod:cloudflareZoneId <32-hex-digit zone id from the Cloudflare dashboard> --stack prod",
+      "Pulumi.prod.yaml agentpod:cloudflareZoneId: is required: pulumi config set agentpod:cloudflareZoneId ZONE_ID --stack prod (ZONE_ID: the 32 hex digit id on the zone's overview page in Cloudflare)",
       "Pulumi.prod.yaml agentpod:adminSshKeys: is required, a list: pulumi config set --path 'agentpod:adminSshKeys[0]' 'ssh-ed25519 AAAA... ops@example.com' --stack prod",
       "Pulumi.prod.yaml agentpod:adminCidrs: is required, a list: pulumi config set --path 'agentpod:adminCidrs[0]' 203.0.113.0/24 --stack prod",
       "Pulumi.prod.yaml agentpod:acmeEmail: is required: pulumi config set agentpod:acmeEmail ops@example.com --stack prod",
