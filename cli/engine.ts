@@ -4,6 +4,7 @@
  * drive the very same code path.
  */
 import { LocalWorkspace, PulumiCommand, type EngineEvent, type OpType, type Stack } from "@pulumi/pulumi/automation";
+import { mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
 import { agentpodProgram } from "../stack/program";
@@ -28,7 +29,9 @@ export function engineEnvironment(stack: string, projectDir: string): Record<str
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION ?? "true",
   };
   if (stack === "local" || stack.startsWith("local-")) {
-    env.PULUMI_BACKEND_URL = process.env.PULUMI_BACKEND_URL ?? `file://${path.join(projectDir, ".pulumi-state")}`;
+    const stateDir = path.join(projectDir, ".pulumi-state");
+    mkdirSync(stateDir, { recursive: true });
+    env.PULUMI_BACKEND_URL = process.env.PULUMI_BACKEND_URL ?? `file://${stateDir}`;
     env.PULUMI_CONFIG_PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? LOCAL_PASSPHRASE;
   }
   return env;

@@ -2,8 +2,11 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { MiB, type PlanSpec } from "../fleet/catalog";
 import {
+  GATEWAY_COMMAND,
   GATEWAY_CONFIG_PATH,
+  GATEWAY_ENV,
   GATEWAY_HEALTHCHECK,
+  GATEWAY_WORKDIR,
   GATEWAY_STATE_DIR,
   GATEWAY_USER,
   dockerNames,
@@ -145,16 +148,17 @@ export class TenantGateway extends pulumi.ComponentResource {
       .all([this.token.value, args.modelKey?.value])
       .apply(([token, modelKey]) => [
         `OPENCLAW_GATEWAY_TOKEN=${token}`,
-        `OPENCLAW_CONFIG_PATH=${GATEWAY_CONFIG_PATH}`,
-        "OPENCLAW_DISABLE_BONJOUR=1",
-        "OPENCLAW_NO_AUTO_UPDATE=1",
+        ...GATEWAY_ENV,
         ...(args.modelKey && modelKey ? [`${args.modelKey.env}=${modelKey}`] : []),
       ]);
     return new docker.Container(
       `${name}-gateway`,
       {
         name: containerName,
+        hostname: dockerNames(args.name).hostname,
         image: args.image,
+        command: GATEWAY_COMMAND,
+        workingDir: GATEWAY_WORKDIR,
         user: GATEWAY_USER,
         restart: "unless-stopped",
         init: true,

@@ -11,6 +11,21 @@ export const GATEWAY_STATE_DIR = "/home/node/.openclaw";
 /** The config AgentPod renders; outside the data volume so tenant data and managed settings never mix. */
 export const GATEWAY_CONFIG_PATH = "/etc/agentpod/openclaw.json";
 export const GATEWAY_USER = "1000:1000";
+/** Foreground gateway on all interfaces of its container, run in /app as in the official image. */
+export const GATEWAY_WORKDIR = "/app";
+export const GATEWAY_COMMAND = ["node", "dist/index.js", "gateway", "--bind", "lan", "--port", String(GATEWAY_PORT)];
+
+/**
+ * Environment every gateway gets besides its secrets. The config is managed by AgentPod (read-only for the
+ * gateway); the state directory is named explicitly, else the gateway derives it from the config's folder.
+ */
+export const GATEWAY_ENV = [
+  `OPENCLAW_CONFIG_PATH=${GATEWAY_CONFIG_PATH}`,
+  "OPENCLAW_CONFIG_READONLY=1",
+  "OPENCLAW_STATE_DIR=/home/node/.openclaw",
+  "OPENCLAW_DISABLE_BONJOUR=1",
+  "OPENCLAW_NO_AUTO_UPDATE=1",
+];
 
 export interface GatewayConfigInput {
   /** Public origin of the Control UI, e.g. "https://acme.agents.example.com" or "http://acme.localhost:8080". */
@@ -78,9 +93,14 @@ export const GATEWAY_HEALTHCHECK = [
   `fetch('http://127.0.0.1:${GATEWAY_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
 ];
 
-/** Docker's names for a tenant's objects, derived from its immutable name and nothing else. */
+/**
+ * Docker's names for a tenant's objects, derived from its immutable name and nothing else. The hostname is fixed
+ * too: the gateway holds a lease tied to its hostname, and a replacement container with another hostname would
+ * wait up to 5 minutes for the old lease to expire.
+ */
 export const dockerNames = (tenant: string) => ({
   container: `agentpod-${tenant}`,
+  hostname: `agentpod-${tenant}`,
   network: `agentpod-${tenant}`,
   volume: `agentpod-${tenant}-data`,
 });
