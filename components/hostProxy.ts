@@ -1,11 +1,23 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CERT_RESOLVER, TRAEFIK_CONTAINER, TRAEFIK_HEALTHCHECK, tenantEntrypoint, traefikFlags, type TlsMode } from "../fleet/traefik";
+import {
+  CERT_RESOLVER,
+  DEFAULT_FLEET,
+  FLEET_LABEL,
+  TRAEFIK_HEALTHCHECK,
+  edgeNetworkName,
+  tenantEntrypoint,
+  traefikContainerName,
+  traefikFlags,
+  type TlsMode,
+} from "../fleet/traefik";
 import type { TenantProxy } from "./tenantGateway";
 
 export interface HostProxyArgs {
   /** The host's Docker engine. */
   readonly provider: docker.Provider;
+  /** Prefix of Docker object names; the proxy routes only containers labelled with it. Default "agentpod". */
+  readonly fleet?: string;
   /** Traefik image, pinned (e.g. "traefik:v3.7.15"). Changing it recreates only this container. */
   readonly image: string;
   /** TLS: none (local), Let's Encrypt HTTP-01 (default in production) or DNS-01 via Cloudflare. */
@@ -26,6 +38,7 @@ export interface HostProxyArgs {
  */
 export class HostProxy extends pulumi.ComponentResource {
   readonly container: docker.Container;
+  readonly edgeNetwork: docker.Network;
   /** What a tenant needs to be routed by this proxy. */
   readonly tenantProxy: TenantProxy;
 
@@ -37,6 +50,7 @@ export class HostProxy extends pulumi.ComponentResource {
     }
     const publish = args.publish ?? (args.tls.kind === "none" ? { httpPort: 8080, address: "127.0.0.1" } : { httpPort: 80, httpsPort: 443 });
     const certificates = args.tls.kind === "none" ? undefined : this.createCertificateVolume(name, child);
+    this.edgeNetwork = this.createEdgeNetwork(name, args.fleet ?? DEFAULT_FLEET, child);
     this.container = this.createContainer(name, args, publish, certificates, child);
     this.tenantProxy = {
       containerName: this.container.name,
@@ -49,9 +63,19 @@ export class HostProxy extends pulumi.ComponentResource {
     this.registerOutputs({ container: this.container.name });
   }
 
+  /**
+   * The network clients arrive on. Docker publishes a container's ports on the network whose name sorts first, and
+   * "agentpod--edge" sorts before every "agentpod-<tenant>" network: without it, requests would reach Traefik
+   * through some tenant's network and that tenant's gateway would see its own network's gateway as the client,
+   * which it must refuse because the address lies in its trusted proxy range.
+   */
+  private createEdgeNetwork(name: string, fleet: string, opts: pulumi.CustomResourceOptions) {
+    return new docker.Network(`${name}-edge`, { name: edgeNetworkName(fleet), driver: "bridge", labels: [{ label: "agentpod.role", value: "edge" }] }, opts);
+  }
+
   private createCertificateVolume(name: string, opts: pulumi.CustomResourceOptions) {
     // ACME account and certificates: losing them means re-issuing every certificate (and Let's Encrypt rate limits).
-    return new docker.Volume(`${name}-certificates`, { name: "agentpod-traefik-certificates" }, { ...opts, retainOnDelete: true, ignoreChanges: ["labels", "driver", "driverOpts"] });
+    return new docker.Volume(`${name}-certificates`, { name: `${traefikContainerName(DEFAULT_FLEET)}-certificates` }, { ...opts, retainOnDelete: true, ignoreChanges: ["labels", "driver", "driverOpts"] });
   }
 
   private createContainer(
@@ -68,17 +92,18 @@ export class HostProxy extends pulumi.ComponentResource {
     return new docker.Container(
       `${name}-traefik`,
       {
-        name: TRAEFIK_CONTAINER,
+        name: traefikContainerName(args.fleet ?? DEFAULT_FLEET),
         image: args.image,
-        command: traefikFlags(args.tls),
+        command: traefikFlags(args.tls, args.fleet ?? DEFAULT_FLEET),
         restart: "unless-stopped",
         capabilities: { drops: ["ALL"], adds: ["NET_BIND_SERVICE"] },
         securityOpts: ["no-new-privileges:true"],
         memory: 256,
         ports,
+        networksAdvanced: [{ name: this.edgeNetwork.name }],
         volumes,
         ...(args.tls.kind === "dns-01" ? { envs: pulumi.secret(pulumi.output(args.cloudflareDnsToken!).apply((t) => [`CF_DNS_API_TOKEN=${t}`])) } : {}),
-        labels: [{ label: "agentpod.role", value: "proxy" }],
+        labels: [{ label: "agentpod.role", value: "proxy" }, { label: FLEET_LABEL, value: args.fleet ?? DEFAULT_FLEET }],
         healthcheck: { tests: TRAEFIK_HEALTHCHECK, interval: "5s", timeout: "3s", retries: 3, startPeriod: "5s" },
         wait: true,
         waitTimeout: 60,

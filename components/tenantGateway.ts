@@ -14,6 +14,7 @@ import {
   renderGatewayConfig,
   traefikLabels,
 } from "../fleet/gateway";
+import { DEFAULT_FLEET, FLEET_LABEL } from "../fleet/traefik";
 import { GatewayToken } from "../providers/gatewayToken";
 import { ContainerPidsLimit } from "../providers/pidsLimit";
 import { ProxyAttachment } from "../providers/proxyAttachment";
@@ -35,6 +36,8 @@ export interface TenantProxy {
 export interface TenantGatewayArgs {
   /** The tenant's immutable name. It names the network, data volume and container on the host. */
   readonly name: string;
+  /** Prefix of the Docker object names (`<fleet>-<tenant>`). Default "agentpod". */
+  readonly fleet?: string;
   /** Public host name; Traefik routes it to this gateway. */
   readonly domain: string;
   /** Gateway image, pinned by tag or digest (validated before this runs). */
@@ -75,7 +78,7 @@ export class TenantGateway extends pulumi.ComponentResource {
 
   constructor(name: string, args: TenantGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agentpod:index:TenantGateway", name, {}, opts);
-    const names = dockerNames(args.name);
+    const names = dockerNames(args.name, args.fleet ?? DEFAULT_FLEET);
     const child = { parent: this, provider: args.provider };
 
     this.network = this.createNetwork(name, names.network, args, child);
@@ -87,7 +90,7 @@ export class TenantGateway extends pulumi.ComponentResource {
       { dockerHost: args.dockerHost, network: this.network.name, container: args.proxy.containerName, containerId: args.proxy.containerId },
       { parent: this },
     );
-    this.container = this.createContainer(name, names.container, args, attachment, child);
+    this.container = this.createContainer(name, names, args, attachment, child);
     new ContainerPidsLimit(
       `${name}-pids`,
       { dockerHost: args.dockerHost, container: this.container.name, containerId: this.container.id, limit: args.plan.pids },
@@ -126,7 +129,7 @@ export class TenantGateway extends pulumi.ComponentResource {
 
   private createContainer(
     name: string,
-    containerName: string,
+    names: ReturnType<typeof dockerNames>,
     args: TenantGatewayArgs,
     attachment: ProxyAttachment,
     opts: pulumi.CustomResourceOptions,
@@ -135,7 +138,7 @@ export class TenantGateway extends pulumi.ComponentResource {
     const labels = traefikLabels({
       tenant: args.name,
       domain: args.domain,
-      network: containerName,
+      network: names.network,
       entrypoint: args.proxy.entrypoint,
       ...(args.proxy.certResolver ? { certResolver: args.proxy.certResolver } : {}),
     });
@@ -154,8 +157,8 @@ export class TenantGateway extends pulumi.ComponentResource {
     return new docker.Container(
       `${name}-gateway`,
       {
-        name: containerName,
-        hostname: dockerNames(args.name).hostname,
+        name: names.container,
+        hostname: names.hostname,
         image: args.image,
         command: GATEWAY_COMMAND,
         workingDir: GATEWAY_WORKDIR,
@@ -168,7 +171,7 @@ export class TenantGateway extends pulumi.ComponentResource {
         memorySwap: memoryMb, // equal to memory: no swap
         cpus: String(args.plan.cpus),
         envs: pulumi.secret(envs),
-        labels: Object.entries({ ...labels, "agentpod.tenant": args.name }).map(([label, value]) => ({ label, value })),
+        labels: Object.entries({ ...labels, "agentpod.tenant": args.name, [FLEET_LABEL]: args.fleet ?? DEFAULT_FLEET }).map(([label, value]) => ({ label, value })),
         networksAdvanced: [{ name: this.network.name }],
         volumes: [{ volumeName: this.dataVolume.name, containerPath: GATEWAY_STATE_DIR }],
         uploads: [{ file: GATEWAY_CONFIG_PATH, content: config }],

@@ -98,9 +98,9 @@ export const GATEWAY_HEALTHCHECK = [
  * too: the gateway holds a lease tied to its hostname, and a replacement container with another hostname would
  * wait up to 5 minutes for the old lease to expire.
  */
-export const dockerNames = (tenant: string) => ({
-  container: `agentpod-${tenant}`,
-  hostname: `agentpod-${tenant}`,
-  network: `agentpod-${tenant}`,
-  volume: `agentpod-${tenant}-data`,
+export const dockerNames = (tenant: string, fleet: string) => ({
+  container: `${fleet}-${tenant}`,
+  hostname: `${fleet}-${tenant}`,
+  network: `${fleet}-${tenant}`,
+  volume: `${fleet}-${tenant}-data`,
 });

@@ -17,6 +17,8 @@ interface CommonSettings {
 
 export interface LocalSettings extends CommonSettings {
   readonly target: "local";
+  /** Prefix of Docker object names, so a second local fleet (the end-to-end tests) can share the engine. */
+  readonly fleet: string;
   /** Port on 127.0.0.1 where Traefik answers: tenants are at http://<tenant>.localhost:<port>. */
   readonly httpPort: number;
   /** Docker endpoint of each host in tenants.yaml; hosts not listed use `dockerHost`. */
@@ -69,7 +71,7 @@ export interface ConfigValues {
 
 export const NAMESPACE = "agentpod";
 const KNOWN_KEYS: Record<Target, readonly string[]> = {
-  local: ["target", "tenantsFile", "traefikImage", "httpPort", "dockerHost", "dockerHosts"],
+  local: ["target", "tenantsFile", "traefikImage", "httpPort", "dockerHost", "dockerHosts", "fleet"],
   hetzner: ["target", "tenantsFile", "traefikImage", "zone", "cloudflareZoneId", "adminSshKeys", "adminCidrs", "acmeEmail", "dnsProxied", "serverImage", "cloudflareDnsToken", "deployPrivateKey"],
 };
 const SECRET_KEYS = new Set(["cloudflareDnsToken", "deployPrivateKey", ...Object.values(MODEL_PROVIDERS).map((p) => p.configKey)]);
@@ -143,11 +145,13 @@ export function parseSettings(input: ConfigValues): StackSettings {
       }
     }
     const dockerHost = value("dockerHost") ?? "unix:///var/run/docker.sock";
+    const fleet = value("fleet") ?? "agentpod";
+    if (!/^[a-z][a-z0-9]{0,15}$/.test(fleet)) problem("fleet", `"${fleet}" must be 1-16 lowercase letters and digits, starting with a letter (it prefixes Docker names)`);
     for (const [host, endpoint] of Object.entries({ ...dockerHosts, "": dockerHost })) {
       if (!/^(unix|tcp|ssh):\/\/\S+$/.test(endpoint)) problem(host ? `dockerHosts.${host}` : "dockerHost", `"${endpoint}" is not a Docker endpoint (unix://, tcp:// or ssh://)`);
     }
     if (issues.length > 0) throw new SettingsError(issues);
-    return { target, stack: input.stack, tenantsFile, traefikImage, httpPort, dockerHosts, dockerHost };
+    return { target, stack: input.stack, tenantsFile, traefikImage, fleet, httpPort, dockerHosts, dockerHost };
   }
 
   const zone = required("zone", "agents.example.com").toLowerCase();

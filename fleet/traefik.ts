@@ -3,7 +3,13 @@
  * routes come only from labels of containers that opt in (`traefik.enable=true`).
  */
 
-export const TRAEFIK_CONTAINER = "agentpod-traefik";
+/** Default prefix of Docker object names; another prefix lets a second fleet share a Docker engine. */
+export const DEFAULT_FLEET = "agentpod";
+export const traefikContainerName = (fleet: string) => `${fleet}-traefik`;
+/** Sorts before any <fleet>-<tenant> network name ("-" < digits and letters); see HostProxy. */
+export const edgeNetworkName = (fleet: string) => `${fleet}--edge`;
+/** Label that ties containers to their fleet; each fleet's Traefik routes only its own. */
+export const FLEET_LABEL = "agentpod.fleet";
 export const CERT_RESOLVER = "letsencrypt";
 /** Internal ping entrypoint for the container's own healthcheck; bound to loopback inside the container. */
 const PING = ["--ping=true", "--ping.entrypoint=ping", "--entrypoints.ping.address=127.0.0.1:8082"];
@@ -16,11 +22,12 @@ export type TlsMode =
   /** Let's Encrypt with DNS-01 through Cloudflare, required when records are proxied (TLS-ALPN/HTTP challenges fail). */
   | { readonly kind: "dns-01"; readonly email: string };
 
-export function traefikFlags(tls: TlsMode): string[] {
+export function traefikFlags(tls: TlsMode, fleet: string): string[] {
   const flags = [
     "--providers.docker=true",
     "--providers.docker.endpoint=unix:///var/run/docker.sock",
     "--providers.docker.exposedbydefault=false",
+    `--providers.docker.constraints=Label(\`${FLEET_LABEL}\`,\`${fleet}\`)`,
     "--entrypoints.web.address=:80",
     "--api.dashboard=false",
     "--global.checknewversion=false",

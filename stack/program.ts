@@ -86,7 +86,7 @@ function buildLocal(fleet: FleetPlan, settings: LocalSettings): FleetOutputs {
     fleet.hosts.map((h) => [h.name, new LocalDockerHost(h.name, { endpoint: settings.dockerHosts[h.name] ?? settings.dockerHost })]),
   );
   return buildTenants(fleet, settings, hosts, (host) =>
-    new HostProxy(`${host.hostName}-proxy`, { provider: host.provider, image: settings.traefikImage, tls, publish: { httpPort: settings.httpPort, address: "127.0.0.1" } }),
+    new HostProxy(`${host.hostName}-proxy`, { provider: host.provider, fleet: settings.fleet, image: settings.traefikImage, tls, publish: { httpPort: settings.httpPort, address: "127.0.0.1" } }),
   );
 }
 
@@ -142,6 +142,7 @@ function buildTenants(
       plan: tenant.plan,
       provider: host.provider,
       dockerHost: host.dockerHost,
+      ...(settings.target === "local" ? { fleet: settings.fleet } : {}),
       proxy: proxies.get(tenant.host)!.tenantProxy,
       ...optional("modelKey", modelKeyFor(tenant)),
       ...(host.prepareTenantData ? { prepareData: host.prepareTenantData.bind(host) } : {}),

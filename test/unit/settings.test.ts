@@ -57,6 +57,7 @@ describe("parseSettings", () => {
       stack: "local",
       tenantsFile: "tenants.yaml",
       traefikImage: DEFAULT_LOCAL_TRAEFIK_IMAGE,
+      fleet: "agentpod",
       httpPort: 18080,
       dockerHosts: { "local-b": "unix:///run/docker-b.sock" },
       dockerHost: "unix:///var/run/docker.sock",
