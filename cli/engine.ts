@@ -24,7 +24,8 @@ export interface StackOptions {
 /** Environment the engine runs with: our CLI and Node.js first on PATH, and for `local` a file backend in the project. */
 export function engineEnvironment(stack: string, projectDir: string): Record<string, string> {
   const env: Record<string, string> = {
-    PATH: [path.join(CACHE_DIR, "bin"), path.dirname(process.execPath), path.join(projectDir, "node_modules", ".bin"), path.join(projectDir, "node_modules", "@pulumi", "pulumi"), process.env.PATH ?? ""].join(path.delimiter),
+    // policy/bin: the analyzer plugin that runs a Node.js policy pack (`--policy-pack`) without a language host.
+    PATH: [path.join(CACHE_DIR, "bin"), path.dirname(process.execPath), path.join(projectDir, "node_modules", ".bin"), path.join(projectDir, "node_modules", "@pulumi", "pulumi"), path.join(PROJECT_DIR, "policy", "bin"), process.env.PATH ?? ""].join(path.delimiter),
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION ?? "true",
   };
@@ -57,6 +58,8 @@ export interface Step {
   name: string;
   diffs: string[];
   replaceKeys: string[];
+  /** The `name` input (the Docker object's name), when the resource has one. */
+  dockerName?: string;
 }
 
 /** Collects the engine's resource steps (the data `pulumi preview --json` shows) from the event stream. */
@@ -72,6 +75,7 @@ export function stepCollector(): { steps: Step[]; onEvent: (event: EngineEvent) 
       name: metadata.urn.split("::").pop()!,
       diffs: metadata.diffs ?? [],
       replaceKeys: metadata.keys ?? [],
+      ...(typeof (metadata.old ?? metadata.new)?.inputs?.name === "string" ? { dockerName: (metadata.old ?? metadata.new)!.inputs.name as string } : {}),
     });
   };
   return { steps, onEvent };

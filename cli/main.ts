@@ -2,8 +2,13 @@
  * agentpod: the operator CLI. `up`, `preview` and `destroy` drive the real Pulumi engine on a stack (default
  * `local`); tenant commands edit tenants.yaml; `status` reads a running target.
  */
+import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { formatEngineViolations, policyCollector, resolvePolicyPack } from "../policy/engineView";
 import { changes, openStack, stepCollector, type Step } from "./engine";
+import { statusCommand } from "./status";
+import { summaryCommand } from "./summary";
+import { tenantCommand } from "./tenant";
 
 const HELP = `agentpod — isolated OpenClaw gateways from tenants.yaml
 
@@ -11,10 +16,17 @@ Usage: agentpod <command> [options]
 
 Stack commands (the real Pulumi engine; default stack: local):
   up        [--stack S] [--yes]     apply tenants.yaml: create, update or remove what changed
-  preview   [--stack S] [--json]    show what \`up\` would change; --json prints the resource steps
+  preview   [--stack S] [--json] [--policy-pack DIR]   show what \`up\` would change; --json prints the resource steps;
+                                    --policy-pack runs a policy pack (e.g. policy/) and fails on mandatory violations
   destroy   [--stack S] [--yes]     remove the fleet; tenant data volumes are kept (retained)
   outputs   [--stack S] [--show-secrets]   tenant URLs, hosts and plans (tokens only with --show-secrets)
+  status    [--stack S] [--json]    each tenant's container state and health; exit 1 unless all are healthy
 
+tenants.yaml commands (edit or compare the file; nothing is applied):
+  tenant    add|remove|set-plan|move|list   edit tenants.yaml, validated first, comments kept
+  summary   [--base REF] [--markdown]       what the change since REF (default origin/main) does, tenant by tenant
+
+Common options: --stack S (default local), --project DIR (directory of Pulumi.yaml; default: this checkout).
 Run \`agentpod <command> --help\` for the options of one command.
 Exit status: 0 success, 1 failure, 2 bad usage.`;
 
@@ -22,8 +34,10 @@ type Handler = (args: string[]) => Promise<number>;
 
 const stackOptions = {
   stack: { type: "string", short: "s", default: "local" },
+  project: { type: "string" },
   yes: { type: "boolean", short: "y", default: false },
   json: { type: "boolean", default: false },
+  "policy-pack": { type: "string" },
   "show-secrets": { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
@@ -44,29 +58,57 @@ function describeStep(step: Step): string {
 }
 
 const commands: Record<string, Handler> = {
+  tenant: tenantCommand,
+  summary: summaryCommand,
+  status: statusCommand,
+
   async up(args) {
-    const options = parseStackArgs(args, "agentpod up [--stack local] [--yes]\n  Applies tenants.yaml to the stack. Without --yes on a non-local stack, shows the preview first and asks nothing: pass --yes to apply.");
-    const stack = await openStack({ stack: options.stack });
+    const options = parseStackArgs(args, "agentpod up [--stack local] [--yes] [--policy-pack DIR]\n  Applies tenants.yaml to the stack. Without --yes on a non-local stack, shows the preview first and asks nothing: pass --yes to apply.\n  --policy-pack DIR: the engine runs the pack before each step and stops on a mandatory violation (run `preview --policy-pack` first: it also checks retainOnDelete).");
+    const stack = await openStack({ stack: options.stack, ...(options.project ? { projectDir: path.resolve(options.project) } : {}) });
     if (options.stack !== "local" && !options.yes) {
       console.error(`agentpod: refusing to apply stack ${options.stack} without --yes (run \`agentpod preview --stack ${options.stack}\` first)`);
       return 2;
     }
-    const result = await stack.up({ onOutput: (out) => process.stdout.write(out), color: "auto" });
+    const policyPack = options["policy-pack"] ? resolvePolicyPack(options["policy-pack"]) : undefined;
+    const result = await stack.up({ onOutput: (out) => process.stdout.write(out), color: "auto", ...(policyPack ? { policyPacks: [policyPack] } : {}) });
     const summary = result.summary.resourceChanges ?? {};
     console.log(`\nagentpod: ${options.stack} is up (${Object.entries(summary).map(([op, n]) => `${op} ${n}`).join(", ")})`);
     return 0;
   },
 
   async preview(args) {
-    const options = parseStackArgs(args, "agentpod preview [--stack local] [--json]\n  Shows what `up` would change. --json prints the steps as JSON ({steps:[{op, urn, type, name, diffs, replaceKeys}]}).");
-    const stack = await openStack({ stack: options.stack });
+    const options = parseStackArgs(
+      args,
+      "agentpod preview [--stack local] [--json] [--policy-pack DIR]\n  Shows what `up` would change. --json prints the steps as JSON ({steps:[{op, urn, type, name, diffs, replaceKeys}]}).\n" +
+        "  --policy-pack DIR runs the policy pack in DIR (AgentPod's: policy/) and the data-volume check over the engine's steps\n" +
+        "  (policy/engineView.ts); any mandatory violation fails the preview (exit 1). With --json, violations are listed under `policyViolations`.",
+    );
+    const policyPack = options["policy-pack"] ? resolvePolicyPack(options["policy-pack"]) : undefined;
+    const policy = policyPack ? policyCollector() : undefined;
+    const stack = await openStack({ stack: options.stack, ...(options.project ? { projectDir: path.resolve(options.project) } : {}) });
     const { steps, onEvent } = stepCollector();
-    await stack.preview({ onEvent, ...(options.json ? {} : { onOutput: (out: string) => process.stderr.write(out) }), diff: !options.json });
-    if (options.json) console.log(JSON.stringify({ steps }, null, 2));
+    try {
+      await stack.preview({
+        onEvent: (event) => (onEvent(event), policy?.onEvent(event)),
+        ...(policyPack ? { policyPacks: [policyPack] } : {}),
+        ...(options.json ? {} : { onOutput: (out: string) => process.stderr.write(out) }),
+        diff: !options.json,
+      });
+    } catch (error) {
+      // A mandatory violation fails the engine's preview: report the violations, not the engine's whole output again.
+      if (!policy || policy.mandatory().length === 0) throw error;
+    }
+    const violations = policy?.mandatory() ?? [];
+    if (options.json) console.log(JSON.stringify({ steps, ...(policy ? { policyViolations: policy.all() } : {}) }, null, 2));
     else {
       const changed = changes(steps);
       console.log(changed.length === 0 ? "\nagentpod: no changes" : `\nagentpod: ${changed.length} change(s):\n${changed.map(describeStep).join("\n")}`);
     }
+    if (violations.length > 0) {
+      console.error(`\nagentpod: ${violations.length} mandatory policy violation(s); nothing may be applied until they are fixed:\n${formatEngineViolations(violations)}`);
+      return 1;
+    }
+    if (policyPack) console.error(`\nagentpod: policy pack ${path.relative(process.cwd(), policyPack) || "."}: all mandatory policies pass`);
     return 0;
   },
 
@@ -76,10 +118,11 @@ const commands: Record<string, Handler> = {
       console.error(`agentpod: refusing to destroy stack ${options.stack} without --yes`);
       return 2;
     }
-    const stack = await openStack({ stack: options.stack });
+    const stack = await openStack({ stack: options.stack, ...(options.project ? { projectDir: path.resolve(options.project) } : {}) });
     const { steps, onEvent } = stepCollector();
     await stack.destroy({ onOutput: (out) => process.stdout.write(out), onEvent });
-    const retained = steps.filter((s) => s.op === "delete" && s.type === "docker:index/volume:Volume").map((s) => s.name);
+    // Data volumes are retainOnDelete: the engine drops them from the state and leaves them on their hosts.
+    const retained = steps.filter((s) => s.op === "delete" && s.type === "docker:index/volume:Volume" && s.name.endsWith("-data")).map((s) => s.dockerName ?? s.name);
     console.log(`\nagentpod: ${options.stack} destroyed.`);
     if (retained.length) console.log(`Retained data volumes (still on their hosts, not deleted): ${retained.join(", ")}`);
     return 0;
@@ -87,7 +130,7 @@ const commands: Record<string, Handler> = {
 
   async outputs(args) {
     const options = parseStackArgs(args, "agentpod outputs [--stack local] [--show-secrets]");
-    const stack = await openStack({ stack: options.stack });
+    const stack = await openStack({ stack: options.stack, ...(options.project ? { projectDir: path.resolve(options.project) } : {}) });
     const outputs = await stack.outputs();
     const shown = Object.fromEntries(Object.entries(outputs).map(([key, o]) => [key, o.secret && !options["show-secrets"] ? "[secret]" : o.value]));
     console.log(JSON.stringify(shown, null, 2));

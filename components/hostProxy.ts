@@ -11,6 +11,7 @@ import {
   traefikFlags,
   type TlsMode,
 } from "../fleet/traefik";
+import { goDuration } from "../fleet/dockerFormat";
 import type { TenantProxy } from "./tenantGateway";
 
 export interface HostProxyArgs {
@@ -99,12 +100,13 @@ export class HostProxy extends pulumi.ComponentResource {
         capabilities: { drops: ["ALL"], adds: ["NET_BIND_SERVICE"] },
         securityOpts: ["no-new-privileges:true"],
         memory: 256,
+        memorySwap: 256, // explicit: left unset, Docker reads back twice the memory and every preview shows a change
         ports,
         networksAdvanced: [{ name: this.edgeNetwork.name }],
         volumes,
         ...(args.tls.kind === "dns-01" ? { envs: pulumi.secret(pulumi.output(args.cloudflareDnsToken!).apply((t) => [`CF_DNS_API_TOKEN=${t}`])) } : {}),
         labels: [{ label: "agentpod.role", value: "proxy" }, { label: FLEET_LABEL, value: args.fleet ?? DEFAULT_FLEET }],
-        healthcheck: { tests: TRAEFIK_HEALTHCHECK, interval: "5s", timeout: "3s", retries: 3, startPeriod: "5s" },
+        healthcheck: { tests: TRAEFIK_HEALTHCHECK, interval: goDuration(5), timeout: goDuration(3), retries: 3, startPeriod: goDuration(5), startInterval: goDuration(0) },
         wait: true,
         waitTimeout: 60,
         destroyGraceSeconds: 10,

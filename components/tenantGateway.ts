@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { MiB, type PlanSpec } from "../fleet/catalog";
+import { dockerCpus, goDuration } from "../fleet/dockerFormat";
 import {
   GATEWAY_COMMAND,
   GATEWAY_CONFIG_PATH,
@@ -169,13 +170,13 @@ export class TenantGateway extends pulumi.ComponentResource {
         securityOpts: ["no-new-privileges:true"],
         memory: memoryMb,
         memorySwap: memoryMb, // equal to memory: no swap
-        cpus: String(args.plan.cpus),
+        cpus: dockerCpus(args.plan.cpus),
         envs: pulumi.secret(envs),
         labels: Object.entries({ ...labels, "agentpod.tenant": args.name, [FLEET_LABEL]: args.fleet ?? DEFAULT_FLEET }).map(([label, value]) => ({ label, value })),
         networksAdvanced: [{ name: this.network.name }],
         volumes: [{ volumeName: this.dataVolume.name, containerPath: GATEWAY_STATE_DIR }],
         uploads: [{ file: GATEWAY_CONFIG_PATH, content: config }],
-        healthcheck: { tests: GATEWAY_HEALTHCHECK, interval: "5s", timeout: "5s", retries: 3, startPeriod: "60s" },
+        healthcheck: { tests: GATEWAY_HEALTHCHECK, interval: goDuration(5), timeout: goDuration(5), retries: 3, startPeriod: goDuration(60), startInterval: goDuration(0) },
         // Create fails unless the gateway turns healthy in time: a broken tenant fails `pulumi up`.
         wait: true,
         waitTimeout: args.healthTimeoutSeconds ?? 180,

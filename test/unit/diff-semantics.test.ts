@@ -78,7 +78,7 @@ describe("changing a tenant's plan", () => {
     expect(diff.added).toEqual([]);
     expect(diff.removed).toEqual([]);
     expect(diff.changed).toEqual({ "globex-gateway": ["cpus", "memory", "memorySwap"], "globex-pids": ["limit"] });
-    expect(after.named("globex-gateway").inputs).toMatchObject({ memory: 4096, memorySwap: 4096, cpus: "2" });
+    expect(after.named("globex-gateway").inputs).toMatchObject({ memory: 4096, memorySwap: 4096, cpus: "2.0" });
     expect(after.named("globex-pids").inputs.limit).toBe(1024);
   });
 

@@ -36,7 +36,7 @@ describe("tenant gateway container", () => {
       securityOpts: ["no-new-privileges:true"],
       memory: 4096,
       memorySwap: 4096,
-      cpus: "2",
+      cpus: "2.0",
       wait: true,
       networksAdvanced: [{ name: "agentpod-acme" }],
       volumes: [{ volumeName: "agentpod-acme-data", containerPath: "/home/node/.openclaw" }],

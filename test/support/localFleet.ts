@@ -1,0 +1,170 @@
+/**
+ * Helpers for the end-to-end suite: a throwaway project (its own state, its own fleet prefix and port) driven
+ * through bin/agentpod on the real engine, plus Docker and HTTP/WebSocket probes through the real Traefik.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import * as http from "node:http";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import WebSocket from "ws";
+
+export const REPO = path.resolve(__dirname, "..", "..");
+const AGENTPOD = path.join(REPO, "bin", "agentpod");
+
+export interface LocalFleet {
+  dir: string;
+  stack: string;
+  fleet: string;
+  port: number;
+  writeTenants(yaml: string): void;
+  agentpod(args: string[], options?: { allowFailure?: boolean }): { status: number; stdout: string; stderr: string };
+  dispose(): void;
+}
+
+/** A project directory with Pulumi.yaml, a stack file and a tenants file, sharing this checkout's node_modules. */
+export function createLocalFleet(options: { fleet: string; port: number; stack?: string }): LocalFleet {
+  const dir = mkdtempSync(path.join(tmpdir(), `agentpod-${options.fleet}-`));
+  const stack = options.stack ?? `local-${options.fleet}`;
+  symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));
+  // The program runs inline (cli/engine.ts), so the project needs no main file of its own.
+  writeFileSync(path.join(dir, "Pulumi.yaml"), "name: agentpod\nruntime: nodejs\n");
+  writeFileSync(
+    path.join(dir, `Pulumi.${stack}.yaml`),
+    [
+      "config:",
+      "  agentpod:target: local",
+      "  agentpod:tenantsFile: tenants.yaml",
+      `  agentpod:fleet: ${options.fleet}`,
+      `  agentpod:httpPort: "${options.port}"`,
+      "  agentpod:traefikImage: agentpod/traefik:v3.7.15",
+      "",
+    ].join("\n"),
+  );
+  return {
+    dir,
+    stack,
+    fleet: options.fleet,
+    port: options.port,
+    writeTenants: (yaml) => writeFileSync(path.join(dir, "tenants.yaml"), yaml),
+    agentpod(args, { allowFailure = false } = {}) {
+      const result = spawnSync(AGENTPOD, [...args, "--stack", stack, "--project", dir], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 });
+      const out = { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+      if (out.status !== 0 && !allowFailure) throw new Error(`agentpod ${args.join(" ")} failed (${out.status}):\n${out.stdout.slice(-4000)}\n${out.stderr.slice(-4000)}`);
+      return out;
+    },
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export function docker(args: string[], options: { allowFailure?: boolean } = {}): string {
+  const result = spawnSync("docker", args, { encoding: "utf8" });
+  if (result.status !== 0 && !options.allowFailure) throw new Error(`docker ${args.join(" ")}: ${result.stderr}`);
+  return result.status === 0 ? result.stdout.trim() : "";
+}
+
+export const inspect = (name: string, format: string) => docker(["inspect", name, "--format", format], { allowFailure: true });
+
+/** Removes every container, network and volume of a fleet prefix: the suite starts and ends clean. */
+export function removeFleetObjects(fleet: string): void {
+  const ids = (kind: string, filter: string[]) => docker([kind, "ls", "-q", ...filter], { allowFailure: true }).split("\n").filter(Boolean);
+  const containers = ids("container", ["-a", "--filter", `name=^${fleet}-`]);
+  if (containers.length) docker(["rm", "-f", ...containers], { allowFailure: true });
+  const networks = ids("network", ["--filter", `name=^${fleet}-`]);
+  if (networks.length) docker(["network", "rm", ...networks], { allowFailure: true });
+  const volumes = ids("volume", ["--filter", `name=^${fleet}-`]);
+  if (volumes.length) docker(["volume", "rm", "-f", ...volumes], { allowFailure: true });
+}
+
+/** An HTTP GET through Traefik with the given host name, like a browser on http://<host>:<port>. */
+export function getVia(port: number, host: string, pathname: string): Promise<{ status: number; body: string }> {
+  // node:http, not fetch: fetch does not let a caller set the Host header.
+  return new Promise((resolve) => {
+    const request = http.get({ host: "127.0.0.1", port, path: pathname, headers: { host: `${host}:${port}` }, timeout: 10_000 }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on("timeout", () => request.destroy(new Error("timeout")));
+    request.on("error", (error) => resolve({ status: 0, body: String(error) }));
+  });
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+export interface HandshakeResult {
+  challenge: boolean;
+  ok: boolean;
+  /** hello-ok payload type, or the error code. */
+  outcome: string;
+}
+
+/**
+ * The gateway's WebSocket handshake through Traefik: wait for connect.challenge, send connect with a token, read
+ * the answer (hello-ok, or an error such as AUTH_TOKEN_MISMATCH).
+ */
+export function handshake(port: number, host: string, token: string): Promise<HandshakeResult> {
+  return new Promise((resolve, reject) => {
+    // <tenant>.localhost is loopback, whatever the machine's resolver says about it.
+    const lookup = (_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) =>
+      options?.all ? callback(null, [{ address: "127.0.0.1", family: 4 }]) : callback(null, "127.0.0.1", 4);
+    const ws = new WebSocket(`ws://${host}:${port}/`, { lookup } as WebSocket.ClientOptions);
+    let challenge = false;
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`no handshake answer from ${host}`));
+    }, 20_000);
+    const finish = (result: HandshakeResult) => {
+      clearTimeout(timer);
+      ws.close();
+      resolve(result);
+    };
+    ws.on("message", (data) => {
+      const frame = JSON.parse(String(data));
+      if (frame.type === "event" && frame.event === "connect.challenge") {
+        challenge = true;
+        ws.send(
+          JSON.stringify({
+            type: "req",
+            id: "c1",
+            method: "connect",
+            params: {
+              minProtocol: 4,
+              maxProtocol: 4,
+              client: { id: "cli", version: "0.0.1", platform: "linux", mode: "cli" },
+              role: "operator",
+              scopes: ["operator.read"],
+              caps: [],
+              auth: { token },
+              locale: "en-US",
+              userAgent: "agentpod-e2e/0.1",
+            },
+          }),
+        );
+      } else if (frame.type === "res" && frame.id === "c1") {
+        finish({ challenge, ok: frame.ok === true, outcome: frame.ok ? frame.payload?.type : (frame.error?.details?.code ?? frame.error?.code ?? "error") });
+      }
+    });
+    ws.on("close", (code, reason) => finish({ challenge, ok: false, outcome: `closed ${code} ${String(reason)}` }));
+    ws.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+export function stepsOf(previewJson: string): Array<{ op: string; name: string; type: string }> {
+  return JSON.parse(previewJson).steps;
+}
+
+export const isPortFree = (port: number) => spawnSync("bash", ["-c", `! (exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null`]).status === 0;
+export const execIn = (container: string, script: string) => execFileSync("docker", ["exec", container, "sh", "-c", script], { encoding: "utf8" });
