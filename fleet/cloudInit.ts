@@ -14,7 +14,8 @@ export function renderCloudInit(): string {
     "write_files:",
     "  - path: /etc/docker/daemon.json",
     "    content: |",
-    '      {"log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"}, "live-restore": true}',
+    // One bridge network per tenant: Docker's default pools hold ~30; /26 subnets from a /14 hold thousands.
+    '      {"default-address-pools": [{"base": "172.20.0.0/14", "size": 26}], "log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"}, "live-restore": true}',
     "  - path: /etc/ssh/sshd_config.d/agentpod.conf",
     "    content: |",
     "      PasswordAuthentication no",

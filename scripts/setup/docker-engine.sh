@@ -60,6 +60,13 @@ if [[ -s /var/run/docker.pid ]] && kill -0 "$(cat /var/run/docker.pid)" 2>/dev/n
   echo "==> dockerd already running (pid $(cat /var/run/docker.pid)); waiting for it to answer"
 else
   rm -f /var/run/docker.pid
+  # Every tenant gets its own bridge network. Docker's default address pools hold about 30 networks; small /26
+  # subnets from a /14 hold thousands. Written only when the machine has no daemon.json of its own.
+  if [[ ! -e /etc/docker/daemon.json ]]; then
+    mkdir -p /etc/docker
+    echo '{"default-address-pools": [{"base": "172.20.0.0/14", "size": 26}], "log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"}}' >/etc/docker/daemon.json
+    echo "==> Wrote /etc/docker/daemon.json (address pools for many tenant networks, log rotation)"
+  fi
   echo "==> Starting dockerd in the background (no systemd here); log: $LOG"
   # setsid + nohup: the engine outlives this script and the shell that ran it.
   setsid nohup dockerd >>"$LOG" 2>&1 </dev/null &
