@@ -22,6 +22,7 @@ export function syntheticFleet(tenants: number): string {
 
 async function main() {
   process.setSourceMapsEnabled(false);
+  Error.stackTraceLimit = Number(process.env.STACK_LIMIT ?? 10);
   const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
   console.log(`program evaluation under mocks (node ${process.version}, ${new Date().toISOString()})`);
   console.log("tenants  resources  validate_ms  evaluate_ms");

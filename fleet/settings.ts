@@ -165,7 +165,7 @@ export function parseSettings(input: ConfigValues): StackSettings {
   const adminCidrs = list("adminCidrs", "203.0.113.0/24");
   adminCidrs.forEach((cidr, i) => {
     if (!isCidr(cidr)) problem(`adminCidrs[${i}]`, `"${cidr}" is not a CIDR such as 203.0.113.0/24 or 2001:db8::/32`);
-    else if (cidr === "0.0.0.0/0" || cidr === "::/0") problem(`adminCidrs[${i}]`, "opens SSH to the whole internet: list your office or VPN ranges instead");
+    else if (cidr.endsWith("/0")) problem(`adminCidrs[${i}]`, "opens SSH to the whole internet: list your office or VPN ranges instead");
   });
   const acmeEmail = required("acmeEmail", "ops@example.com");
   if (acmeEmail && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(acmeEmail)) problem("acmeEmail", `"${acmeEmail}" is not an email address`);

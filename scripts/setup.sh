@@ -19,6 +19,16 @@ if [[ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]]; then
 else
   note "npm dependencies: up to date"
 fi
+# The policy pack is its own npm project (PulumiPolicy.yaml); same rule.
+pstamp="policy/node_modules/.agentpod-lock"
+plock="$(sha256sum policy/package-lock.json | cut -c1-16)"
+if [[ "$(cat "$pstamp" 2>/dev/null)" != "$plock" ]]; then
+  step "npm ci --prefix policy (the policy pack)"
+  npm ci --prefix policy --no-audit --no-fund --loglevel=error
+  echo "$plock" >"$pstamp"
+else
+  note "policy pack dependencies: up to date"
+fi
 export PATH="$repo/node_modules/.bin:$PATH"
 [[ "$(node --version)" == v24.* ]] || die "node_modules/.bin/node is $(node --version), expected v24"
 
