@@ -16,6 +16,8 @@ export const LOCAL_PASSPHRASE = "agentpod-local";
 
 export interface StackOptions {
   stack: string;
+  /** Create the stack when it does not exist (only `up` does; other commands refuse a stack name that is a typo). */
+  create?: boolean;
   projectDir?: string;
   /** Extra environment for the engine (and so for providers). */
   env?: Record<string, string>;
@@ -44,10 +46,17 @@ export async function openStack(options: StackOptions): Promise<Stack> {
   // The inline program runs in this process, whose PATH the docker CLI and provider host lookups also use.
   process.env.PATH = envVars.PATH;
   const pulumiCommand = await PulumiCommand.get({ root: CACHE_DIR, skipVersionCheck: true });
-  return LocalWorkspace.createOrSelectStack(
-    { stackName: options.stack, projectName: "agentpod", program: () => agentpodProgram({ projectDir }) },
-    { workDir: projectDir, envVars, pulumiCommand },
-  );
+  const args = { stackName: options.stack, projectName: "agentpod", program: () => agentpodProgram({ projectDir }) };
+  const workspace = { workDir: projectDir, envVars, pulumiCommand };
+  if (options.create) return LocalWorkspace.createOrSelectStack(args, workspace);
+  try {
+    return await LocalWorkspace.selectStack(args, workspace);
+  } catch (error) {
+    if (/no stack named|not found|does not exist/i.test(String(error))) {
+      throw new Error(`stack "${options.stack}" does not exist yet: \`agentpod up --stack ${options.stack}\` creates it`);
+    }
+    throw error;
+  }
 }
 
 export interface Step {

@@ -5,7 +5,7 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { formatEngineViolations, policyCollector, resolvePolicyPack } from "../policy/engineView";
-import { changes, openStack, stepCollector, type Step } from "./engine";
+import type { Step } from "./engine";
 import { statusCommand } from "./status";
 import { summaryCommand } from "./summary";
 import { tenantCommand } from "./tenant";
@@ -57,6 +57,10 @@ function describeStep(step: Step): string {
   return `  ${symbol.padEnd(2)} ${step.type.padEnd(45)} ${step.name}${detail}`;
 }
 
+/** The engine (and with it the Pulumi SDK, ~1 s to load) only for the commands that run it. */
+const engine = () => import("./engine");
+const projectOf = (options: { project?: string | undefined }) => (options.project ? { projectDir: path.resolve(options.project) } : {});
+
 const commands: Record<string, Handler> = {
   tenant: tenantCommand,
   summary: summaryCommand,
@@ -64,12 +68,12 @@ const commands: Record<string, Handler> = {
 
   async up(args) {
     const options = parseStackArgs(args, "agentpod up [--stack local] [--yes] [--policy-pack DIR]\n  Applies tenants.yaml to the stack. Without --yes on a non-local stack, shows the preview first and asks nothing: pass --yes to apply.\n  --policy-pack DIR: the engine runs the pack before each step and stops on a mandatory violation (run `preview --policy-pack` first: it also checks retainOnDelete).");
-    const stack = await openStack({ stack: options.stack, ...(options.project ? { projectDir: path.resolve(options.project) } : {}) });
     if (options.stack !== "local" && !options.yes) {
       console.error(`agentpod: refusing to apply stack ${options.stack} without --yes (run \`agentpod preview --stack ${options.stack}\` first)`);
       return 2;
     }
     const policyPack = options["policy-pack"] ? resolvePolicyPack(options["policy-pack"]) : undefined;
+    const stack = await (await engine()).openStack({ stack: options.stack, create: true, ...projectOf(options) });
     const result = await stack.up({ onOutput: (out) => process.stdout.write(out), color: "auto", ...(policyPack ? { policyPacks: [policyPack] } : {}) });
     const summary = result.summary.resourceChanges ?? {};
     console.log(`\nagentpod: ${options.stack} is up (${Object.entries(summary).map(([op, n]) => `${op} ${n}`).join(", ")})`);
@@ -85,8 +89,8 @@ const commands: Record<string, Handler> = {
     );
     const policyPack = options["policy-pack"] ? resolvePolicyPack(options["policy-pack"]) : undefined;
     const policy = policyPack ? policyCollector() : undefined;
-    const stack = await openStack({ stack: options.stack, ...(options.project ? { projectDir: path.resolve(options.project) } : {}) });
-    const { steps, onEvent } = stepCollector();
+    const stack = await (await engine()).openStack({ stack: options.stack, ...projectOf(options) });
+    const { steps, onEvent } = (await engine()).stepCollector();
     try {
       await stack.preview({
         onEvent: (event) => (onEvent(event), policy?.onEvent(event)),
@@ -101,7 +105,7 @@ const commands: Record<string, Handler> = {
     const violations = policy?.mandatory() ?? [];
     if (options.json) console.log(JSON.stringify({ steps, ...(policy ? { policyViolations: policy.all() } : {}) }, null, 2));
     else {
-      const changed = changes(steps);
+      const changed = (await engine()).changes(steps);
       console.log(changed.length === 0 ? "\nagentpod: no changes" : `\nagentpod: ${changed.length} change(s):\n${changed.map(describeStep).join("\n")}`);
     }
     if (violations.length > 0) {
@@ -118,8 +122,8 @@ const commands: Record<string, Handler> = {
       console.error(`agentpod: refusing to destroy stack ${options.stack} without --yes`);
       return 2;
     }
-    const stack = await openStack({ stack: options.stack, ...(options.project ? { projectDir: path.resolve(options.project) } : {}) });
-    const { steps, onEvent } = stepCollector();
+    const stack = await (await engine()).openStack({ stack: options.stack, ...projectOf(options) });
+    const { steps, onEvent } = (await engine()).stepCollector();
     await stack.destroy({ onOutput: (out) => process.stdout.write(out), onEvent });
     // Data volumes are retainOnDelete: the engine drops them from the state and leaves them on their hosts.
     const retained = steps.filter((s) => s.op === "delete" && s.type === "docker:index/volume:Volume" && s.name.endsWith("-data")).map((s) => s.dockerName ?? s.name);
@@ -130,7 +134,7 @@ const commands: Record<string, Handler> = {
 
   async outputs(args) {
     const options = parseStackArgs(args, "agentpod outputs [--stack local] [--show-secrets]");
-    const stack = await openStack({ stack: options.stack, ...(options.project ? { projectDir: path.resolve(options.project) } : {}) });
+    const stack = await (await engine()).openStack({ stack: options.stack, ...projectOf(options) });
     const outputs = await stack.outputs();
     const shown = Object.fromEntries(Object.entries(outputs).map(([key, o]) => [key, o.secret && !options["show-secrets"] ? "[secret]" : o.value]));
     console.log(JSON.stringify(shown, null, 2));
@@ -155,7 +159,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
+    const raw = error instanceof Error ? error.message : String(error);
+    // Automation API errors wrap the CLI's whole output; its `error:` lines are the part worth reading.
+    const engineErrors = [...new Set(raw.split("\n").filter((line) => /^\s*error: /.test(line)).map((line) => line.trim()))];
+    const message = engineErrors.length > 0 ? engineErrors.join("\n") : raw;
     console.error(`agentpod: ${message}`);
     process.exit(1);
   },

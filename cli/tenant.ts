@@ -248,6 +248,7 @@ function report(ref: TenantsFileRef, result: EditResult, warning?: (r: Extract<E
   writeTenantsFile(ref, result.text);
   const changes = summarizeFleetChanges(result.before, result.after).changes;
   for (const change of changes) console.log(formatChange(change));
+  if (changes.length === 0) console.log("no tenant changes (the value is now written out; the fleet resolves the same)");
   if (result.placement) console.log(`  (${describePlacement(result.placement)})`);
   console.log(`updated ${ref.display}`);
   if (!result.formattingPreserved) console.error(`note: ${ref.display} was rewritten by the YAML library: comments are kept, their alignment may have changed`);
