@@ -140,4 +140,8 @@ describe("parseSettings", () => {
     expect(error?.message).toMatch(/^stack configuration has 6 problems; nothing was changed:\n {2}Pulumi\.prod\.yaml agentpod:zone: is required/);
     expect(error?.message.split("\n").filter((l) => l.startsWith("  Pulumi.prod.yaml "))).toHaveLength(6);
   });
+
+  it("refuses any /0 in adminCidrs, typos such as 10.0.0.0/0 included (the policy pack checks the firewall again)", () => {
+    expect(() => parseSettings(prod({ adminCidrs: JSON.stringify(["10.0.0.0/0"]) }))).toThrow(/adminCidrs\[0\]: opens SSH to the whole internet/);
+  });
 });
