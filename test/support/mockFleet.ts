@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { performance } from "node:perf_hooks";
 
 export interface Registered {
   urn: string;
@@ -28,6 +29,8 @@ export interface FleetRun {
   resources: Registered[];
   byUrn: Map<string, Registered>;
   outputs: Record<string, any>;
+  /** Milliseconds until the program returned (resources registered) and until its outputs resolved. */
+  timings: { programMs: number; settledMs: number };
   /** The program's return value before resolution, to check which outputs are secret. */
   raw?: Record<string, any>;
   /** Resources whose type matches, e.g. "docker:index/container:Container". */
@@ -134,12 +137,16 @@ export async function runFleet(options: RunOptions): Promise<FleetRun> {
 
   let outputs: Record<string, any> = {};
   let raw: Record<string, any> | undefined;
+  const timings = { programMs: 0, settledMs: 0 };
+  const started = performance.now();
   let error: Error | undefined;
   try {
     const { agentpodProgram } = await import("../../stack/program");
     const result = await agentpodProgram({ projectDir });
     raw = result as unknown as Record<string, any>;
+    timings.programMs = performance.now() - started;
     outputs = await new Promise((resolve) => pulumi.output(result as any).apply((v) => resolve(v as Record<string, any>)));
+    timings.settledMs = performance.now() - started;
   } catch (e) {
     error = e as Error;
   } finally {
@@ -154,6 +161,7 @@ export async function runFleet(options: RunOptions): Promise<FleetRun> {
     resources,
     byUrn,
     outputs,
+    timings,
     ...(raw ? { raw } : {}),
     ...(error ? { error } : {}),
     ofType: (type) => resources.filter((r) => r.type === type),
