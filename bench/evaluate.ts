@@ -21,7 +21,6 @@ export function syntheticFleet(tenants: number): string {
 }
 
 async function main() {
-  process.setSourceMapsEnabled(false);
 
   const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
   console.log(`program evaluation under mocks (node ${process.version}, ${new Date().toISOString()})`);
