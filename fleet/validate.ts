@@ -3,7 +3,7 @@
  * It runs before any Pulumi resource is registered; a file with any problem changes nothing.
  */
 import { z } from "zod";
-import { GiB, HOST_RESERVED_MEMORY_BYTES, MIN_PLAN_MEMORY_BYTES, SERVER_TYPES } from "./catalog";
+import { GiB, HOST_RESERVED_MEMORY_BYTES, MIN_PLAN_MEMORY_BYTES, SERVER_TYPES, type PlanSpec } from "./catalog";
 import { didYouMean } from "./didYouMean";
 import { imagePinProblem } from "./images";
 import { TenantsFileError, type Issue } from "./issues";
@@ -128,11 +128,35 @@ function validEntries<T>(list: unknown, schema: z.ZodObject<z.ZodRawShape>): Arr
   return entries;
 }
 
+/** Cross-field rules, run on whatever parts of the file are well-formed so that every problem shows at once. */
 function checkRules(source: TenantsSource, data: Record<string, unknown>, options: ValidateOptions, report: Report): void {
-  const defaultsParsed = z.object(defaultsSchema.shape).safeParse(data.defaults ?? {});
-  const defaults = defaultsParsed.success ? defaultsParsed.data : {};
+  const parsedDefaults = z.object(defaultsSchema.shape).safeParse(data.defaults ?? {});
+  const defaults: Defaults = parsedDefaults.success ? parsedDefaults.data : {};
+  const plans = checkPlans(source, data, defaults, report);
+  const hosts = checkHosts(source, data, report);
+  const load = checkTenants(source, data, options, defaults, plans, hosts, report);
+  checkCapacity(source, hosts, load, report);
+}
 
-  // Plans: memory must parse and be enough for OpenClaw.
+type Defaults = z.infer<typeof defaultsSchema>;
+interface PlanTable {
+  /** Plans in force, keyed by name (only well-formed ones). */
+  readonly specs: Record<string, PlanSpec>;
+  /** Every plan name the file declares (or the built-in ones), for references and hints. */
+  readonly names: readonly string[];
+  /** Whether the file's `plans:` replaced the built-in plans. */
+  readonly custom: boolean;
+}
+interface HostTable {
+  /** Well-formed hosts by name, with their position for messages. */
+  readonly byName: ReadonlyMap<string, { index: number; value: HostEntry }>;
+  /** Every host name declared, even by an entry with other problems: its tenants should not get errors too. */
+  readonly declared: ReadonlySet<string>;
+}
+type HostLoad = Map<string, { memoryBytes: number; cpus: number; tenants: string[] }>;
+
+/** Plans: memory must parse and be enough for OpenClaw; the default plan and image must make sense. */
+function checkPlans(source: TenantsSource, data: Record<string, unknown>, defaults: Defaults, report: Report): PlanTable {
   const rawPlans = data.plans && typeof data.plans === "object" && !Array.isArray(data.plans) ? (data.plans as Record<string, unknown>) : undefined;
   const validPlans: Record<string, z.infer<typeof planSchema>> = {};
   for (const [name, raw] of Object.entries(rawPlans ?? {})) {
@@ -142,39 +166,35 @@ function checkRules(source: TenantsSource, data: Record<string, unknown>, option
     if (bytes === undefined) {
       const suggestion = suggestMemory(parsed.data.memory);
       report(source.issueAt(["plans", name, "memory"], `"${parsed.data.memory}" is not a memory quantity: write it like "2Gi" or "1536Mi"${suggestion ? ` (here: "${suggestion}")` : ""}`));
-      continue;
-    }
-    if (bytes < MIN_PLAN_MEMORY_BYTES) {
+    } else if (bytes < MIN_PLAN_MEMORY_BYTES) {
       report(source.issueAt(["plans", name, "memory"], `${parsed.data.memory} is too little for an OpenClaw gateway (it idles near 1 GB): plans need at least ${formatMemory(MIN_PLAN_MEMORY_BYTES)}`));
-      continue;
-    }
-    validPlans[name] = parsed.data;
+    } else validPlans[name] = parsed.data;
   }
-  const planNames = Object.keys(rawPlans ? validPlans : effectivePlans({}));
-  const knownPlanNames = rawPlans ? Object.keys(rawPlans) : planNames;
-  const plans = effectivePlans(rawPlans ? { plans: validPlans } : {});
+  const specs = effectivePlans(rawPlans ? { plans: validPlans } : {});
+  const names = rawPlans ? Object.keys(rawPlans) : Object.keys(specs);
 
-  const defaultPlan = defaults.plan ?? DEFAULT_PLAN;
-  if (defaults.plan !== undefined && !knownPlanNames.includes(defaults.plan)) {
-    report(source.issueAt(["defaults", "plan"], `unknown plan "${defaults.plan}".${didYouMean(defaults.plan, knownPlanNames)} Plans: ${knownPlanNames.join(", ")}.`));
-  } else if (defaults.plan === undefined && rawPlans && !knownPlanNames.includes(DEFAULT_PLAN)) {
-    report(source.issueAt(["defaults"], `no default plan: \`plans:\` replaces the built-in plans and has no "${DEFAULT_PLAN}", so set defaults.plan to one of: ${knownPlanNames.join(", ")}`));
+  if (defaults.plan !== undefined && !names.includes(defaults.plan)) {
+    report(source.issueAt(["defaults", "plan"], `unknown plan "${defaults.plan}".${didYouMean(defaults.plan, names)} Plans: ${names.join(", ")}.`));
+  } else if (defaults.plan === undefined && rawPlans && !names.includes(DEFAULT_PLAN)) {
+    report(source.issueAt(["defaults"], `no default plan: \`plans:\` replaces the built-in plans and has no "${DEFAULT_PLAN}", so set defaults.plan to one of: ${names.join(", ")}`));
   }
   if (defaults.image !== undefined) {
     const problem = imagePinProblem(defaults.image, defaults.allowMovingTag ?? false);
     if (problem) report(source.issueAt(["defaults", "image"], problem));
   }
+  return { specs, names, custom: rawPlans !== undefined };
+}
 
-  // Hosts: unique names, known server types.
-  const hosts = validEntries<HostEntry>(data.hosts, hostSchema);
-  const hostsByName = new Map<string, { index: number; value: HostEntry }>();
-  for (const entry of hosts) {
-    const first = hostsByName.get(entry.value.name);
+/** Hosts: unique names, known server types, and at least one when there are tenants. */
+function checkHosts(source: TenantsSource, data: Record<string, unknown>, report: Report): HostTable {
+  const byName = new Map<string, { index: number; value: HostEntry }>();
+  for (const entry of validEntries<HostEntry>(data.hosts, hostSchema)) {
+    const first = byName.get(entry.value.name);
     if (first) {
       report(source.issueAt(["hosts", entry.index, "name"], `host "${entry.value.name}" is already defined on line ${source.lineOf(["hosts", first.index, "name"])}: host names must be unique`));
       continue;
     }
-    hostsByName.set(entry.value.name, entry);
+    byName.set(entry.value.name, entry);
     if (!(entry.value.serverType in SERVER_TYPES)) {
       report(source.issueAt(["hosts", entry.index, "serverType"], `unknown Hetzner server type "${entry.value.serverType}".${didYouMean(entry.value.serverType, Object.keys(SERVER_TYPES))} Known types: ${Object.keys(SERVER_TYPES).join(", ")}.`));
     }
@@ -182,18 +202,19 @@ function checkRules(source: TenantsSource, data: Record<string, unknown>, option
   if (Array.isArray(data.hosts) && data.hosts.length === 0 && Array.isArray(data.tenants) && data.tenants.length > 0) {
     report(source.issueAt(["hosts"], "there are tenants but no hosts: add a host under `hosts:` for them to run on"));
   }
-
-  // Tenants: unique names and domains, references to hosts and plans, pinned images.
-  const tenants = validEntries<TenantEntry>(data.tenants, tenantSchema);
-  const tenantsByName = new Map<string, number>();
-  const tenantsByDomain = new Map<string, number>();
-  const load = new Map<string, { memoryBytes: number; cpus: number; tenants: string[] }>();
-  // A host whose other fields are wrong still exists for its tenants: do not cascade its errors onto them.
-  const declaredHostNames = new Set(
+  const declared = new Set(
     (Array.isArray(data.hosts) ? data.hosts : []).flatMap((h) => (h && typeof h === "object" && typeof (h as { name?: unknown }).name === "string" ? [(h as { name: string }).name] : [])),
   );
-  const hostNames = [...declaredHostNames];
-  for (const { index, value: tenant } of tenants) {
+  return { byName, declared };
+}
+
+/** Tenants: unique names and domains, references to hosts and plans, pinned images. Returns each host's load. */
+function checkTenants(source: TenantsSource, data: Record<string, unknown>, options: ValidateOptions, defaults: Defaults, plans: PlanTable, hosts: HostTable, report: Report): HostLoad {
+  const tenantsByName = new Map<string, number>();
+  const tenantsByDomain = new Map<string, number>();
+  const load: HostLoad = new Map();
+  const hostNames = [...hosts.declared];
+  for (const { index, value: tenant } of validEntries<TenantEntry>(data.tenants, tenantSchema)) {
     const at = (field: string) => ["tenants", index, field];
     const firstIndex = tenantsByName.get(tenant.name);
     if (firstIndex !== undefined) {
@@ -203,27 +224,28 @@ function checkRules(source: TenantsSource, data: Record<string, unknown>, option
     tenantsByName.set(tenant.name, index);
 
     const domain = (tenant.domain ?? defaultDomain(tenant.name, options.domainSuffix)).toLowerCase();
+    const domainAt = tenant.domain !== undefined ? at("domain") : at("name");
     const domainProblem = checkDomain(domain, options.zone);
-    if (domainProblem) report(source.issueAt(tenant.domain !== undefined ? at("domain") : at("name"), domainProblem));
+    if (domainProblem) report(source.issueAt(domainAt, domainProblem));
     const domainOwner = tenantsByDomain.get(domain);
     if (domainOwner !== undefined) {
-      report(source.issueAt(tenant.domain !== undefined ? at("domain") : at("name"), `domain "${domain}" is already used by tenant "${tenantNameAt(data, domainOwner)}" on line ${source.lineOf(["tenants", domainOwner, "name"])}: each tenant needs its own domain`));
+      report(source.issueAt(domainAt, `domain "${domain}" is already used by tenant "${tenantNameAt(data, domainOwner)}" on line ${source.lineOf(["tenants", domainOwner, "name"])}: each tenant needs its own domain`));
     } else tenantsByDomain.set(domain, index);
 
-    if (!declaredHostNames.has(tenant.host)) {
+    if (!hosts.declared.has(tenant.host)) {
       report(source.issueAt(at("host"), `unknown host "${tenant.host}".${didYouMean(tenant.host, hostNames)}${hostNames.length ? ` Hosts: ${hostNames.join(", ")}.` : " Define it under `hosts:`."}`));
     }
-    const planName = tenant.plan ?? defaultPlan;
-    if (tenant.plan !== undefined && !knownPlanNames.includes(tenant.plan)) {
-      report(source.issueAt(at("plan"), `unknown plan "${tenant.plan}".${didYouMean(tenant.plan, knownPlanNames)} Plans: ${knownPlanNames.join(", ")}${rawPlans ? " (the file's `plans:` replaces the built-in ones)" : ""}.`));
+    if (tenant.plan !== undefined && !plans.names.includes(tenant.plan)) {
+      report(source.issueAt(at("plan"), `unknown plan "${tenant.plan}".${didYouMean(tenant.plan, plans.names)} Plans: ${plans.names.join(", ")}${plans.custom ? " (the file's `plans:` replaces the built-in ones)" : ""}.`));
     }
     if (tenant.image !== undefined) {
       const problem = imagePinProblem(tenant.image, tenant.allowMovingTag ?? defaults.allowMovingTag ?? false);
       if (problem) report(source.issueAt(at("image"), problem));
     }
 
-    const plan = plans[planName];
-    if (plan && hostsByName.has(tenant.host)) {
+    const planName = tenant.plan ?? defaults.plan ?? DEFAULT_PLAN;
+    const plan = plans.specs[planName];
+    if (plan && hosts.byName.has(tenant.host)) {
       const hostLoad = load.get(tenant.host) ?? { memoryBytes: 0, cpus: 0, tenants: [] };
       hostLoad.memoryBytes += plan.memoryBytes;
       hostLoad.cpus += plan.cpus;
@@ -231,10 +253,13 @@ function checkRules(source: TenantsSource, data: Record<string, unknown>, option
       load.set(tenant.host, hostLoad);
     }
   }
+  return load;
+}
 
-  // Capacity: the plans of a host's tenants must fit its server type.
+/** Capacity: the plans of a host's tenants must fit its server type (memory less the host's reserve, and vCPUs). */
+function checkCapacity(source: TenantsSource, hosts: HostTable, load: HostLoad, report: Report): void {
   for (const [hostName, hostLoad] of load) {
-    const host = hostsByName.get(hostName)!;
+    const host = hosts.byName.get(hostName)!;
     const serverType = SERVER_TYPES[host.value.serverType];
     if (!serverType) continue;
     const memoryAvailable = serverType.memoryBytes - HOST_RESERVED_MEMORY_BYTES;
