@@ -156,13 +156,30 @@ async function main(argv: string[]): Promise<number> {
   return handler(rest);
 }
 
+/** The CLI's `error:` lines with the indented lines that follow them (AgentPod lists one problem per line there). */
+function engineErrorText(raw: string): string | undefined {
+  const blocks: string[] = [];
+  let current: string[] | undefined;
+  for (const line of raw.split("\n")) {
+    if (/^\s*error: /.test(line)) {
+      current = [line.trim()];
+      blocks.push("");
+      blocks[blocks.length - 1] = current.join("\n");
+    } else if (current && /^\s{2,}\S/.test(line)) {
+      current.push(line.replace(/^\s+/, "  "));
+      blocks[blocks.length - 1] = current.join("\n");
+    } else current = undefined;
+  }
+  const unique = [...new Set(blocks)];
+  return unique.length > 0 ? unique.join("\n") : undefined;
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     const raw = error instanceof Error ? error.message : String(error);
     // Automation API errors wrap the CLI's whole output; its `error:` lines are the part worth reading.
-    const engineErrors = [...new Set(raw.split("\n").filter((line) => /^\s*error: /.test(line)).map((line) => line.trim()))];
-    const message = engineErrors.length > 0 ? engineErrors.join("\n") : raw;
+    const message = engineErrorText(raw) ?? raw;
     console.error(`agentpod: ${message}`);
     process.exit(1);
   },

@@ -156,6 +156,21 @@ defaults: {image: "agentpod/openclaw:2026.9.6"}
     expect(changed).toEqual([]);
   });
 
+  test("bad input: the engine refuses the file with every problem at file:line:column, and nothing changes", () => {
+    const containersBefore = docker(["ps", "-q", "--no-trunc", "--filter", `name=^${FLEET}-`]).split("\n").sort();
+    fleet.writeTenants(tenantsFile("  - name: alpha\n    host: local\n    plan: prro\n  - name: Bravo\n    host: local\n"));
+    for (const command of [["preview"], ["up", "--yes"]]) {
+      const result = fleet.agentpod(command, { allowFailure: true });
+      expect(result.status, command.join(" ")).toBe(1);
+      expect(result.stderr).toContain("tenants.yaml has 2 problems; nothing was changed:");
+      expect(result.stderr).toMatch(/tenants\.yaml:\d+:\d+ tenants\[0\]\.plan: unknown plan "prro"\. Did you mean "pro"\?/);
+      expect(result.stderr).toMatch(/tenants\.yaml:\d+:\d+ tenants\[1\]\.name: must be a DNS label/);
+    }
+    expect(docker(["ps", "-q", "--no-trunc", "--filter", `name=^${FLEET}-`]).split("\n").sort()).toEqual(containersBefore);
+    fleet.writeTenants(tenantsFile("  - { name: delta, host: local }\n  - { name: bravo, host: local }\n  - { name: alpha, host: local, plan: pro }\n"));
+    expect(changedSteps(fleet.agentpod(["preview", "--json"]).stdout)).toEqual([]);
+  });
+
   test("f. tenant A cannot reach tenant B's gateway", () => {
     const bravoIp = inspect(`${FLEET}-bravo`, `{{(index .NetworkSettings.Networks "${FLEET}-bravo").IPAddress}}`);
     const alphaIp = inspect(`${FLEET}-alpha`, `{{(index .NetworkSettings.Networks "${FLEET}-alpha").IPAddress}}`);
