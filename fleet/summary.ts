@@ -10,6 +10,7 @@
 import { SERVER_TYPES, type PlanSpec } from "./catalog";
 import type { FleetPlan, HostPlan, TenantPlan } from "./plan";
 import { formatMemory } from "./units";
+import { parseImageReference } from "./images";
 
 export type ChangeKind =
   | "tenant-added"
@@ -179,16 +180,14 @@ export function imageChange(from: string, to: string): string {
   return `${from} -> ${to}`;
 }
 
+/** Repository and a short version (tag, or abbreviated digest), from the shared image reference parser. */
 function splitImage(reference: string): { repository: string; version?: string } {
-  const at = reference.indexOf("@");
-  if (at >= 0) {
-    const digest = reference.slice(at + 1);
+  const { repository, tag, digest } = parseImageReference(reference);
+  if (digest !== undefined) {
     const [algorithm, hex = ""] = digest.split(":");
-    return { repository: reference.slice(0, at), version: hex.length > 12 ? `${algorithm}:${hex.slice(0, 12)}` : digest };
+    return { repository, version: hex.length > 12 ? `${algorithm}:${hex.slice(0, 12)}` : digest };
   }
-  const colon = reference.lastIndexOf(":");
-  if (colon > reference.lastIndexOf("/")) return { repository: reference.slice(0, colon), version: reference.slice(colon + 1) };
-  return { repository: reference };
+  return tag === undefined ? { repository } : { repository, version: tag };
 }
 
 function hostChanges(before: FleetPlan, after: FleetPlan): FleetChange[] {
