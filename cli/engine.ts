@@ -7,7 +7,7 @@ import { LocalWorkspace, PulumiCommand, type EngineEvent, type OpType, type Stac
 import { mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
-import { agentpodProgram } from "../stack/program";
+import { agentpodProgram, type RunPermissions } from "../stack/program";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 export const CACHE_DIR = process.env.AGENTPOD_CACHE ?? path.join(homedir(), ".cache", "agentpod");
@@ -21,6 +21,8 @@ export interface StackOptions {
   projectDir?: string;
   /** Extra environment for the engine (and so for providers). */
   env?: Record<string, string>;
+  /** What this run may do beyond tenants.yaml (adoption, a move, a host replacement). */
+  operation?: RunPermissions;
 }
 
 /** Environment the engine runs with: our CLI and Node.js first on PATH, and for `local` a file backend in the project. */
@@ -46,7 +48,8 @@ export async function openStack(options: StackOptions): Promise<Stack> {
   // The inline program runs in this process, whose PATH the docker CLI and provider host lookups also use.
   process.env.PATH = envVars.PATH;
   const pulumiCommand = await PulumiCommand.get({ root: CACHE_DIR, skipVersionCheck: true });
-  const args = { stackName: options.stack, projectName: "agentpod", program: () => agentpodProgram({ projectDir }) };
+  const operation = options.operation;
+  const args = { stackName: options.stack, projectName: "agentpod", program: () => agentpodProgram({ projectDir, ...(operation ? { operation } : {}) }) };
   const workspace = { workDir: projectDir, envVars, pulumiCommand };
   if (options.create) return LocalWorkspace.createOrSelectStack(args, workspace);
   try {

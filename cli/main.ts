@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { formatEngineViolations, policyCollector, resolvePolicyPack } from "../policy/engineView";
 import type { Step } from "./engine";
+import { hostCommand } from "./host";
 import { statusCommand } from "./status";
 import { summaryCommand } from "./summary";
 import { tenantCommand } from "./tenant";
@@ -20,10 +21,14 @@ Stack commands (the real Pulumi engine; default stack: local):
                                     --policy-pack runs a policy pack (e.g. policy/) and fails on mandatory violations
   destroy   [--stack S] [--yes]     remove the fleet; tenant data volumes are kept (retained)
   outputs   [--stack S] [--show-secrets]   tenant URLs, hosts and plans (tokens only with --show-secrets)
-  status    [--stack S] [--json]    each tenant's container state and health; exit 1 unless all are healthy
+  status    [--stack S] [--json]    each tenant's container state and health, hosts that do not answer, retained
+                                    data no tenant owns; exit 1 unless all tenants are healthy
+  host      replace <host>          recover a lost host: new server, same data volume, its tenants back
 
 tenants.yaml commands (edit or compare the file; nothing is applied):
   tenant    add|remove|set-plan|move|list   edit tenants.yaml, validated first, comments kept
+            move <name> <host> --stack S     ... and carry the tenant's data to the new host, then apply
+            purge <name> [--host H] --stack S   delete a removed tenant's retained data (asks first; --yes)
   summary   [--base REF] [--markdown]       what the change since REF (default origin/main) does, tenant by tenant
 
 Common options: --stack S (default local), --project DIR (directory of Pulumi.yaml; default: this checkout).
@@ -39,6 +44,7 @@ const stackOptions = {
   json: { type: "boolean", default: false },
   "policy-pack": { type: "string" },
   "show-secrets": { type: "boolean", default: false },
+  adopt: { type: "string", multiple: true },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -63,17 +69,25 @@ const projectOf = (options: { project?: string | undefined }) => (options.projec
 
 const commands: Record<string, Handler> = {
   tenant: tenantCommand,
+  host: hostCommand,
   summary: summaryCommand,
   status: statusCommand,
 
   async up(args) {
-    const options = parseStackArgs(args, "agentpod up [--stack local] [--yes] [--policy-pack DIR]\n  Applies tenants.yaml to the stack. Without --yes on a non-local stack, shows the preview first and asks nothing: pass --yes to apply.\n  --policy-pack DIR: the engine runs the pack before each step and stops on a mandatory violation (run `preview --policy-pack` first: it also checks retainOnDelete).");
+    const options = parseStackArgs(
+      args,
+      "agentpod up [--stack local] [--yes] [--policy-pack DIR] [--adopt TENANT]...\n  Applies tenants.yaml to the stack. Without --yes on a non-local stack, shows the preview first and asks nothing: pass --yes to apply.\n" +
+        "  --policy-pack DIR: the engine runs the pack before each step and stops on a mandatory violation (run `preview --policy-pack` first: it also checks retainOnDelete).\n" +
+        "  --adopt TENANT: this run may hand TENANT the data directory that already exists on its host although the stack does not own it\n" +
+        "                  (a removed tenant's retained data, a restore). Without it such a tenant is refused. Repeat for several tenants.",
+    );
     if (options.stack !== "local" && !options.yes) {
       console.error(`agentpod: refusing to apply stack ${options.stack} without --yes (run \`agentpod preview --stack ${options.stack}\` first)`);
       return 2;
     }
     const policyPack = options["policy-pack"] ? resolvePolicyPack(options["policy-pack"]) : undefined;
-    const stack = await (await engine()).openStack({ stack: options.stack, create: true, ...projectOf(options) });
+    const adopt = options.adopt ?? [];
+    const stack = await (await engine()).openStack({ stack: options.stack, create: true, ...projectOf(options), ...(adopt.length ? { operation: { adopt } } : {}) });
     const result = await stack.up({ onOutput: (out) => process.stdout.write(out), color: "auto", ...(policyPack ? { policyPacks: [policyPack] } : {}) });
     const summary = result.summary.resourceChanges ?? {};
     console.log(`\nagentpod: ${options.stack} is up (${Object.entries(summary).map(([op, n]) => `${op} ${n}`).join(", ")})`);
@@ -117,18 +131,18 @@ const commands: Record<string, Handler> = {
   },
 
   async destroy(args) {
-    const options = parseStackArgs(args, "agentpod destroy [--stack local] [--yes]\n  Removes the fleet. Tenant data volumes are retained on their hosts and listed at the end.");
+    const options = parseStackArgs(args, "agentpod destroy [--stack local] [--yes]\n  Removes the fleet. Tenant data is retained: the hosts' data volumes (protected) stay, with every tenant's data directory on them.");
     if (options.stack !== "local" && !options.yes) {
       console.error(`agentpod: refusing to destroy stack ${options.stack} without --yes`);
       return 2;
     }
     const stack = await (await engine()).openStack({ stack: options.stack, ...projectOf(options) });
     const { steps, onEvent } = (await engine()).stepCollector();
-    await stack.destroy({ onOutput: (out) => process.stdout.write(out), onEvent });
-    // Data volumes are retainOnDelete: the engine drops them from the state and leaves them on their hosts.
-    const retained = steps.filter((s) => s.op === "delete" && s.type === "docker:index/volume:Volume" && s.name.endsWith("-data")).map((s) => s.dockerName ?? s.name);
-    console.log(`\nagentpod: ${options.stack} destroyed.`);
-    if (retained.length) console.log(`Retained data volumes (still on their hosts, not deleted): ${retained.join(", ")}`);
+    // Protected resources (the hosts' data volumes) and what they need stay; everything else goes.
+    await stack.destroy({ onOutput: (out) => process.stdout.write(out), onEvent, excludeProtected: true });
+    const retained = (await stack.exportStack()).deployment?.resources?.filter((r: { protect?: boolean }) => r.protect) ?? [];
+    console.log(`\nagentpod: ${options.stack} destroyed (${steps.filter((s) => s.op === "delete").length} resources removed).`);
+    if (retained.length) console.log(`Retained (protected, still in the stack): ${retained.map((r: { urn: string }) => r.urn.split("::").pop()).join(", ")}`);
     return 0;
   },
 

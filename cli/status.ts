@@ -1,22 +1,24 @@
 /**
  * `agentpod status`: the tenants of a running stack and the state and health of their containers. The tenant list,
  * hosts and URLs come from the stack's outputs (cli/engine.ts); the state from `docker inspect <fleet>-<tenant>` on
- * the tenant's host (for `local`, the Docker endpoint the stack is configured with; for `hetzner`, ssh://root@<ipv4>
- * with the operator's own SSH key). The table and the verdict are pure functions, tested without a stack.
+ * the tenant's host (for `local`, the local server's engine; for `hetzner`, ssh://root@<ipv4> with the operator's own
+ * SSH key). It also names hosts that do not answer, with the command that recovers them, and retained data that no
+ * tenant owns. The table and the verdict are pure functions, tested without a stack.
  */
 import { execFile } from "node:child_process";
-import * as path from "node:path";
 import { dockerNames } from "../fleet/gateway";
-import { parseSettings, type StackSettings } from "../fleet/settings";
-import { DEFAULT_FLEET } from "../fleet/traefik";
-import { CommandError, formatTable, parseCommand, runCommand, type Handler } from "./tenant";
+import { formatBytes } from "../fleet/units";
+import { CommandError, formatTable, parseCommand, runCommand, type Handler } from "./shared";
+import { engineAnswers, hostEndpoint, hostShell, openStackContext, tenantDataOn } from "./stackContext";
+
+export { hostEndpoint };
 
 export interface TenantStatus {
   readonly tenant: string;
   readonly host: string;
   readonly plan: string;
   readonly url: string;
-  /** Docker's container state ("running", "exited", "restarting"...), "missing", or "unknown" when the host did not answer. */
+  /** Docker's container state ("running", "exited", "restarting"...), "missing", "down" when its host does not answer, or "unknown". */
   readonly state: string;
   /** Docker's health status ("healthy", "unhealthy", "starting"), "none" without a health check, "-" without a container. */
   readonly health: string;
@@ -50,17 +52,26 @@ export function renderStatus(stack: string, rows: readonly TenantStatus[]): { te
   return { text: [table, "", verdict, ...errors].join("\n") + "\n", ok: failing.length === 0 };
 }
 
-export interface StackTenantOutput {
-  url: string;
-  host: string;
-  plan: string;
+/** A host that does not answer, or data on a host that no deployed tenant owns. */
+export interface HostFinding {
+  readonly host: string;
+  readonly down?: string;
+  /** Retained data directories no tenant of the stack owns on this host, with their sizes in bytes. */
+  readonly unowned?: ReadonlyArray<{ tenant: string; bytes: number }>;
 }
 
-/** The Docker endpoint of a host, as the stack reaches it. */
-export function hostEndpoint(settings: StackSettings, host: string, hostOutputs: Record<string, { ipv4?: string }>): string | undefined {
-  if (settings.target === "local") return settings.dockerHosts[host] ?? settings.dockerHost;
-  const ipv4 = hostOutputs[host]?.ipv4;
-  return ipv4 ? `ssh://root@${ipv4}` : undefined;
+/** What to tell the operator about hosts: the lost ones with the command that recovers them, and unowned data. */
+export function renderHostFindings(stack: string, findings: readonly HostFinding[]): string {
+  const lines: string[] = [];
+  for (const f of findings.filter((f) => f.down)) {
+    lines.push(`host ${f.host} does not answer (${f.down}). If its server is lost: agentpod host replace ${f.host} --stack ${stack}`);
+  }
+  const unowned = findings.flatMap((f) => (f.unowned ?? []).map((u) => ({ host: f.host, ...u })));
+  if (unowned.length > 0) {
+    lines.push("retained data that no tenant owns (agentpod tenant purge <tenant> --host <host> deletes it; agentpod up --adopt <tenant> gives it back):");
+    lines.push(formatTable(["  HOST", "TENANT", "SIZE"], unowned.map((u) => [`  ${u.host}`, u.tenant, formatBytes(u.bytes)])));
+  }
+  return lines.length ? lines.join("\n") + "\n" : "";
 }
 
 function inspect(endpoint: string, container: string): Promise<{ state?: unknown; error?: string }> {
@@ -81,54 +92,51 @@ function inspect(endpoint: string, container: string): Promise<{ state?: unknown
 export const STATUS_USAGE = `agentpod status [--stack local] [--project DIR] [--json]
 
 The tenants of a running stack (from its outputs) with the state and health of each gateway container, read with
-\`docker inspect\` on the tenant's host: for local stacks the configured Docker endpoint, for hetzner stacks
-ssh://root@<host ipv4> with your own SSH key.
+\`docker inspect\` on the tenant's host: for local stacks the local server's engine, for hetzner stacks
+ssh://root@<host ipv4> with your own SSH key. Hosts that do not answer are named with the command that recovers
+them (\`agentpod host replace\`); tenant data on a host that no deployed tenant owns is listed with its size.
   --stack <name>   the stack (default: local)
   --project <dir>  directory of Pulumi.yaml (default: this checkout)
-  --json           print the rows as JSON
+  --json           print {tenants: [rows], hosts: [findings]} as JSON
 
-Exit status: 0 when every tenant is running and healthy, 1 otherwise (or when the stack cannot be read), 2 bad usage.`;
+Exit status: 0 when every host answers and every tenant is running and healthy, 1 otherwise (or when the stack
+cannot be read), 2 bad usage.`;
 
 export const statusCommand: Handler = (args) =>
   runCommand(STATUS_USAGE, async () => {
     const parsed = parseCommand(args, { stack: { type: "string", short: "s", default: "local" }, project: { type: "string" }, json: { type: "boolean" } }, STATUS_USAGE);
     if (!parsed) return 0;
     const stackName = parsed.values.stack as string;
-    const { openStack } = await import("./engine");
-    const project = parsed.values.project as string | undefined;
-    const stack = await openStack({ stack: stackName, ...(project ? { projectDir: path.resolve(project) } : {}) });
-    const outputs = await stack.outputs();
-    if (!outputs.tenants) throw new CommandError(`stack ${stackName} has no tenant outputs: run \`agentpod up --stack ${stackName}\` first`);
-    const tenants = outputs.tenants.value as Record<string, StackTenantOutput>;
-    const hostOutputs = (outputs.hosts?.value ?? {}) as Record<string, { ipv4?: string }>;
-
-    const config = await stack.getAllConfig();
-    const values: Record<string, string> = {};
-    const secretsSet = new Set<string>();
-    for (const [key, entry] of Object.entries(config)) {
-      if (!key.startsWith("agentpod:")) continue;
-      values[key.slice("agentpod:".length)] = entry.value;
-      if (entry.secret) secretsSet.add(key.slice("agentpod:".length));
+    const context = await openStackContext(stackName, parsed.values.project as string | undefined);
+    if (Object.keys(context.tenants).length === 0 && Object.keys(context.hosts).length === 0) {
+      throw new CommandError(`stack ${stackName} has no tenant outputs: run \`agentpod up --stack ${stackName}\` first`);
     }
-    let settings: StackSettings;
-    try {
-      settings = parseSettings({ stack: stackName, values, secretsSet });
-    } catch (error) {
-      throw new CommandError(error instanceof Error ? error.message : String(error));
-    }
-    const fleet = settings.target === "local" ? settings.fleet : DEFAULT_FLEET;
-
+    const hostNames = Object.keys(context.hosts).sort();
+    const findings = await Promise.all(
+      hostNames.map(async (host): Promise<HostFinding> => {
+        const endpoint = hostEndpoint(context.settings, host, context.hosts);
+        const alive = endpoint ? await engineAnswers(endpoint) : { ok: false, detail: "no address in the stack outputs" };
+        if (!alive.ok) return { host, down: alive.detail };
+        const shell = hostShell(context, host);
+        const data = shell ? await tenantDataOn(shell) : undefined;
+        const owned = new Set(Object.entries(context.tenants).filter(([, t]) => t.host === host).map(([name]) => name));
+        return { host, unowned: [...(data ?? new Map())].filter(([tenant]) => !owned.has(tenant)).map(([tenant, bytes]) => ({ tenant, bytes })) };
+      }),
+    );
+    const down = new Map(findings.filter((f) => f.down).map((f) => [f.host, f.down!]));
     const rows = await Promise.all(
-      Object.entries(tenants).map(async ([tenant, out]): Promise<TenantStatus> => {
+      Object.entries(context.tenants).map(async ([tenant, out]): Promise<TenantStatus> => {
         const base = { tenant, host: out.host, plan: out.plan, url: out.url };
-        const endpoint = hostEndpoint(settings, out.host, hostOutputs);
+        if (down.has(out.host)) return { ...base, state: "down", health: "-", error: `host ${out.host} does not answer` };
+        const endpoint = hostEndpoint(context.settings, out.host, context.hosts);
         if (!endpoint) return { ...base, state: "unknown", health: "-", error: `no address for host ${out.host} in the stack outputs` };
-        const result = await inspect(endpoint, dockerNames(tenant, fleet).container);
+        const result = await inspect(endpoint, dockerNames(tenant, context.fleet).container);
         if (result.error) return { ...base, state: "unknown", health: "-", error: `${endpoint}: ${result.error}` };
         return { ...base, ...containerStatus(result.state) };
       }),
     );
     const rendered = renderStatus(stackName, rows);
-    process.stdout.write(parsed.values.json ? JSON.stringify(rows, null, 2) + "\n" : rendered.text);
-    return rendered.ok ? 0 : 1;
+    if (parsed.values.json) process.stdout.write(JSON.stringify({ tenants: rows, hosts: findings }, null, 2) + "\n");
+    else process.stdout.write(rendered.text + renderHostFindings(stackName, findings));
+    return rendered.ok && down.size === 0 ? 0 : 1;
   });

@@ -9,7 +9,7 @@ import { planFleet, type FleetPlan } from "../fleet/plan";
 import { tenantsFileSchema } from "../fleet/schema";
 import { checkTenantsFile, type ValidateOptions } from "../fleet/validate";
 import { defaultBase, fileAtCommit, locateInRepository, resolveCommit } from "./git";
-import { CommandError, UsageError, parseCommand, readTenantsFile, runCommand, tenantsFileRef, validateOptions, type Handler } from "./tenant";
+import { CommandError, UsageError, parseCommand, readTenantsFile, runCommand, tenantsFileRef, validateOptions, type Handler } from "./shared";
 
 export const SUMMARY_USAGE = `agentpod summary [--base <ref>] [--file tenants.yaml] [--zone Z] [--markdown]
 

@@ -1,169 +1,25 @@
 /**
- * `agentpod tenant add|remove|set-plan|move|list`: edits of tenants.yaml that keep its comments and formatting and
- * are validated exactly as the stack validates before anything is written (the edit logic is fleet/edit.ts).
- * Also the small helpers the other file commands share: argument parsing with usage errors, locating the tenants
- * file, and the domain suffix and zone the stack would validate it with.
+ * `agentpod tenant add|remove|set-plan|move|purge|list`: edits of tenants.yaml that keep its comments and formatting
+ * and are validated exactly as the stack validates before anything is written (the edit logic is fleet/edit.ts);
+ * `move --stack` and `purge` act on a running stack's data (cli/tenantData.ts).
  */
-import { chmodSync, existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
-import * as path from "node:path";
-import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import { parse as parseYaml } from "yaml";
 import { addTenant, describePlacement, moveTenant, removeTenant, setTenantPlan, tenantRows, type EditResult } from "../fleet/edit";
-import { formatIssue, type Issue } from "../fleet/issues";
 import { summarizeFleetChanges, formatChange } from "../fleet/summary";
-import { checkTenantsFile, type ValidateOptions } from "../fleet/validate";
-
-// ---------------------------------------------------------------------------------------------------------------
-// Shared by the file commands (tenant, summary, status)
-
-/** Bad usage: exit status 2, with the command's usage. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
-/** A refused or failed command: exit status 1, with the problems listed under the message. */
-export class CommandError extends Error {
-  override name = "CommandError";
-  constructor(
-    message: string,
-    readonly issues: readonly Issue[] = [],
-  ) {
-    super(message);
-  }
-}
-
-export type Handler = (args: string[]) => Promise<number>;
-
-/** Runs a command body, turning usage errors into status 2 and refusals into status 1. */
-export async function runCommand(usage: string, body: () => Promise<number> | number): Promise<number> {
-  try {
-    return await body();
-  } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`agentpod: ${error.message}\n\n${usage}`);
-      return 2;
-    }
-    if (error instanceof CommandError) {
-      console.error(`agentpod: ${error.message}${error.issues.map((i) => `\n  ${formatIssue(i)}`).join("")}`);
-      return 1;
-    }
-    if (error instanceof Error && error.name === "GitError") {
-      console.error(`agentpod: ${error.message}`);
-      return 1;
-    }
-    throw error;
-  }
-}
-
-/** Parses options strictly; `undefined` when --help was asked for (the usage is printed). */
-export function parseCommand<O extends ParseArgsOptionsConfig>(
-  args: string[],
-  options: O,
-  usage: string,
-  positionals: { names: readonly string[]; optional?: number } = { names: [] },
-) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message.replace(/\. To specify a positional argument.*$/s, "") : String(error));
-  }
-  if ((parsed.values as { help?: boolean }).help) {
-    console.log(usage);
-    return undefined;
-  }
-  const required = positionals.names.length - (positionals.optional ?? 0);
-  if (parsed.positionals.length < required) throw new UsageError(`missing ${positionals.names.slice(parsed.positionals.length, required).map((n) => `<${n}>`).join(" ")}`);
-  if (parsed.positionals.length > positionals.names.length) throw new UsageError(`unexpected argument "${parsed.positionals[positionals.names.length]}"`);
-  return parsed as { values: Record<string, string | boolean | undefined>; positionals: string[] };
-}
-
-export interface TenantsFileRef {
-  /** Absolute path. */
-  readonly path: string;
-  /** As messages name it: the path as given, default "tenants.yaml". */
-  readonly display: string;
-}
-
-/** The tenants file: --file, or tenants.yaml in the working directory. */
-export function tenantsFileRef(file: string | undefined): TenantsFileRef {
-  const display = file ?? "tenants.yaml";
-  return { path: path.resolve(display), display };
-}
-
-export function readTenantsFile(ref: TenantsFileRef): string {
-  if (!existsSync(ref.path)) throw new CommandError(`${ref.display} not found: run this where tenants.yaml is, or pass --file <path>`);
-  return readFileSync(ref.path, "utf8");
-}
-
-/** Replaces the file in one step (write aside, then rename), keeping its permissions. */
-function writeTenantsFile(ref: TenantsFileRef, text: string): void {
-  const temporary = path.join(path.dirname(ref.path), `.${path.basename(ref.path)}.agentpod-${process.pid}.tmp`);
-  writeFileSync(temporary, text);
-  chmodSync(temporary, statSync(ref.path).mode & 0o7777);
-  renameSync(temporary, ref.path);
-}
-
-export interface DomainOptions {
-  readonly domainSuffix: string;
-  readonly zone?: string;
-}
-
-/**
- * The domain suffix and DNS zone the stack validates this tenants file with: --zone when given; otherwise from the
- * Pulumi.<stack>.yaml files of the project (the nearest directory with a Pulumi.yaml) whose agentpod:tenantsFile
- * is this file: a hetzner stack's agentpod:zone, or "localhost" for a local stack. Without a project or a matching
- * stack, "localhost" and no zone check.
- */
-export function domainOptionsFor(tenantsFile: string, zone: string | undefined): DomainOptions {
-  if (zone !== undefined) {
-    const normalized = zone.trim().toLowerCase().replace(/\.$/, "");
-    if (!/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/.test(normalized)) throw new UsageError(`--zone "${zone}" is not a DNS zone name such as agents.example.com`);
-    return { domainSuffix: normalized, zone: normalized };
-  }
-  const file = path.resolve(tenantsFile);
-  let dir = path.dirname(file);
-  while (!existsSync(path.join(dir, "Pulumi.yaml"))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) return { domainSuffix: "localhost" };
-    dir = parent;
-  }
-  const zones = new Map<string, string[]>();
-  for (const name of readdirSync(dir).filter((n) => /^Pulumi\.[^.]+\.yaml$/.test(n)).sort()) {
-    let config: Record<string, unknown> = {};
-    try {
-      const parsed = parseYaml(readFileSync(path.join(dir, name), "utf8")) as { config?: Record<string, unknown> } | null;
-      config = parsed?.config ?? {};
-    } catch {
-      continue;
-    }
-    const tenantsFileSetting = typeof config["agentpod:tenantsFile"] === "string" ? (config["agentpod:tenantsFile"] as string) : "tenants.yaml";
-    if (path.resolve(dir, tenantsFileSetting) !== file) continue;
-    const stack = name.slice("Pulumi.".length, -".yaml".length);
-    if (config["agentpod:target"] === "hetzner" && typeof config["agentpod:zone"] === "string") {
-      const stackZone = (config["agentpod:zone"] as string).toLowerCase();
-      zones.set(stackZone, [...(zones.get(stackZone) ?? []), stack]);
-    }
-  }
-  if (zones.size > 1) {
-    const list = [...zones].map(([z, stacks]) => `${stacks.join(", ")} (${z})`).join("; ");
-    throw new UsageError(`${path.relative(process.cwd(), file) || file} is deployed by stacks with different zones: ${list}. Pass --zone`);
-  }
-  const [only] = zones.keys();
-  if (only) return { domainSuffix: only, zone: only };
-  return { domainSuffix: "localhost" };
-}
-
-export function validateOptions(ref: TenantsFileRef, zone: string | undefined): ValidateOptions {
-  return { file: ref.display, ...domainOptionsFor(ref.path, zone) };
-}
-
-/** Columns padded to their widest cell, two spaces apart. */
-export function formatTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
-}
+import { checkTenantsFile } from "../fleet/validate";
+import {
+  CommandError,
+  UsageError,
+  formatTable,
+  parseCommand,
+  readTenantsFile,
+  runCommand,
+  tenantsFileRef,
+  validateOptions,
+  writeTenantsFile,
+  type Handler,
+  type TenantsFileRef,
+} from "./shared";
+import { MOVE_USAGE, PURGE_USAGE, moveWithData, purgeData } from "./tenantData";
 
 // ---------------------------------------------------------------------------------------------------------------
 // agentpod tenant ...
@@ -191,7 +47,8 @@ Subcommands:
                           add a tenant; without --host, on the least loaded host with room for its plan
   remove <name>           remove a tenant; its data volume is retained on its host
   set-plan <name> <plan>  change a tenant's plan
-  move <name> <host>      place a tenant on another host (its data must be migrated)
+  move <name> <host>      place a tenant on another host; with --stack S also carry its data there and apply
+  purge <name> --stack S  delete a removed tenant's retained data on its host (asks first, or --yes)
   list [--json]           the tenants: name, host, plan, domain, image
 
 Every subcommand takes --file <path> (default ./tenants.yaml) and --zone <zone>.
@@ -224,13 +81,9 @@ the container. The data volume is kept either way.
 ${FILE_HELP}
 
 ${AFTER_EDIT}`,
-  move: `agentpod tenant move <name> <host> [--file F]
-
-Places a tenant on another host. The data volume stays on the old host: migrate the data to the new host before
-applying, or the tenant starts there without it.
-${FILE_HELP}
-
-${AFTER_EDIT}`,
+  move: `${MOVE_USAGE}
+${FILE_HELP}`,
+  purge: PURGE_USAGE,
   list: `agentpod tenant list [--json] [--file F]
 
 Lists the tenants as the stack resolves them (defaults applied): name, host, plan, domain, image.
@@ -299,21 +152,33 @@ const subcommands: Record<Subcommand, Handler> = {
     }),
 
   move: (args) =>
-    runCommand(USAGE.move, () => {
-      const parsed = parseCommand(args, FILE_OPTIONS, USAGE.move, { names: ["name", "host"] });
+    runCommand(USAGE.move, async () => {
+      const parsed = parseCommand(args, { ...FILE_OPTIONS, stack: { type: "string", short: "s" }, project: { type: "string" } }, USAGE.move, { names: ["name", "host"] });
       if (!parsed) return 0;
       const v = parsed.values as Record<string, string | undefined>;
-      const ref = tenantsFileRef(v.file);
       const [name, host] = parsed.positionals as [string, string];
+      if (v.stack !== undefined) {
+        if (v.file !== undefined) throw new UsageError("--file and --stack do not go together: with --stack the stack's own tenants file is edited");
+        return moveWithData(name, host, v.stack, v.project);
+      }
+      const ref = tenantsFileRef(v.file);
       const result = moveTenant(readTenantsFile(ref), name, host, validateOptions(ref, v.zone));
       if (result.ok && !result.changed) console.log(`${name} is already on ${host}; ${ref.display} is unchanged`);
       return report(ref, result, (done) => {
         const from = done.before.tenants.find((t) => t.name === name)?.host;
         return (
-          `warning: the data of ${name} stays on ${from}: its data volume is retained there and is not copied. ` +
-          `Migrate it to ${host} before applying this change, or ${name} starts on ${host} without its data.`
+          `note: the data of ${name} is on ${from}. A plain \`agentpod up\` refuses this change (it would start ${name} on ${host} ` +
+          `without its data); apply it with \`agentpod tenant move ${name} ${host} --stack <stack>\`, which carries the data.`
         );
       });
+    }),
+
+  purge: (args) =>
+    runCommand(USAGE.purge, async () => {
+      const parsed = parseCommand(args, { host: { type: "string" }, stack: { type: "string", short: "s", default: "local" }, project: { type: "string" }, yes: { type: "boolean", short: "y" } }, USAGE.purge, { names: ["name"] });
+      if (!parsed) return 0;
+      const v = parsed.values as Record<string, string | boolean | undefined>;
+      return purgeData(parsed.positionals[0]!, v.host as string | undefined, v.yes === true, v.stack as string, v.project as string | undefined);
     }),
 
   list: (args) =>

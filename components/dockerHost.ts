@@ -14,8 +14,16 @@ export interface DockerHost {
   readonly ipv4?: pulumi.Output<string>;
   readonly ipv6?: pulumi.Output<string>;
   /**
-   * Prepares a tenant's data directory on the host's persistent volume and returns its path and the resource that
-   * must finish first. Absent: tenants use Docker-managed named volumes.
+   * Claims a tenant's data directory on the host's persistent volume (providers/tenantData.ts: refuses data the
+   * stack does not own and hand-edited moves) and returns its path and the resource that must finish first.
    */
-  prepareTenantData?(tenant: string, parent: pulumi.Resource): { path: string; ready: pulumi.Resource };
+  prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions): { path: string; ready: pulumi.Resource };
+}
+
+/** One-run permissions for a tenant's data, given by the CLI (`up --adopt`, `tenant move`). */
+export interface TenantDataOptions {
+  /** Take over a data directory that exists on the host although this stack does not own it. */
+  readonly adopt?: boolean;
+  /** The host the data was just copied from by `agentpod tenant move`. */
+  readonly movedFrom?: string;
 }

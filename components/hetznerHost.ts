@@ -2,8 +2,11 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import { TENANT_DATA_ROOT, renderCloudInit, renderReadinessScript, renderTenantDataScript } from "../fleet/cloudInit";
-import type { DockerHost } from "./dockerHost";
+import { renderCloudInit, renderReadinessScript } from "../fleet/cloudInit";
+import { tenantDataDir } from "../fleet/hostScripts";
+import type { HostShell } from "../providers/hostShell";
+import { TenantDataDirectory } from "../providers/tenantData";
+import type { DockerHost, TenantDataOptions } from "./dockerHost";
 
 export interface HetznerHostArgs {
   /** Hetzner location, e.g. "fsn1". Never changed in place: a new location is a new host. */
@@ -20,6 +23,13 @@ export interface HetznerHostArgs {
   readonly dataVolumeGb?: number;
   /** Private key matching one of the SSH keys, used for the readiness gate and the Docker connection. Secret. */
   readonly deployPrivateKey: pulumi.Input<string>;
+  /** Stack name, for the commands refusals print. */
+  readonly stack: string;
+  /**
+   * Set only by `agentpod host replace` for the host it replaces: the server loses its Pulumi and Hetzner delete
+   * protection for that run, so the engine may delete the dead server and create its successor (same name).
+   */
+  readonly releaseServer?: boolean;
 }
 
 const SSH_OPTIONS = [
@@ -47,10 +57,12 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
   readonly ipv4: pulumi.Output<string>;
   readonly ipv6: pulumi.Output<string>;
   private readonly connection: command.types.input.remote.ConnectionArgs;
+  private readonly stack: string;
 
   constructor(name: string, args: HetznerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agentpod:index:HetznerHost", name, {}, opts);
     this.hostName = name;
+    this.stack = args.stack;
     this.firewall = this.createFirewall(name, args);
     this.server = this.createServer(name, args);
     this.ipv4 = this.server.ipv4Address;
@@ -72,14 +84,14 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
     this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6 });
   }
 
-  prepareTenantData(tenant: string, parent: pulumi.Resource) {
-    const path = `${TENANT_DATA_ROOT}/${tenant}`;
-    const ready = new command.remote.Command(
+  prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions) {
+    const shell: pulumi.Output<HostShell> = this.ipv4.apply((address) => ({ kind: "ssh", address, user: "root" }) as const);
+    const ready = new TenantDataDirectory(
       `${tenant}-data-dir`,
-      { connection: this.connection, create: renderTenantDataScript(tenant) },
+      { tenant, host: this.hostName, shell, stack: this.stack, ...options },
       { parent, dependsOn: [this.ready] },
     );
-    return { path, ready };
+    return { path: tenantDataDir(tenant), ready };
   }
 
   private createFirewall(name: string, args: HetznerHostArgs) {
@@ -113,15 +125,17 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
         firewallIds: [this.firewall.id.apply(Number)],
         publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
         keepDisk: true,
-        deleteProtection: true,
-        rebuildProtection: true,
+        deleteProtection: !args.releaseServer,
+        rebuildProtection: !args.releaseServer,
         labels: { agentpod: "host", "agentpod-host": name },
       },
       {
         parent: this,
-        protect: true,
+        protect: !args.releaseServer,
+        // The name is unique per project: a replacement must delete the dead server first.
+        deleteBeforeReplace: true,
         // Hetzner replaces (destroys) a server for any change of these: cloud-init, keys, image. They only matter
-        // at creation; a host is rebuilt on purpose (see README, "Rebuild a host"), never by an innocent edit.
+        // at creation; a host is rebuilt on purpose (`agentpod host replace`), never by an innocent edit.
         ignoreChanges: ["userData", "sshKeys", "image"],
       },
     );

@@ -53,10 +53,10 @@ export interface TenantGatewayArgs {
   /** Model API key (a secret) and the variable that carries it. Absent: the gateway runs without a model key. */
   readonly modelKey?: { readonly env: string; readonly value: pulumi.Input<string> };
   /**
-   * Prepares a host directory for the tenant's data on the host's persistent volume (production) and returns its
-   * path and the resource that makes it ready (owned by UID 1000). Absent: a Docker-managed named volume (local).
+   * Claims the tenant's data directory on the host's persistent volume and returns its path and the resource that
+   * makes it ready (owned by UID 1000); the data volume binds that directory. Both targets: see DockerHost.
    */
-  readonly prepareData?: (tenant: string, parent: pulumi.Resource) => { path: string; ready: pulumi.Resource };
+  readonly prepareData: (tenant: string, parent: pulumi.Resource) => { path: string; ready: pulumi.Resource };
   /** Seconds to wait for the gateway to report healthy before the update fails. Default 180. */
   readonly healthTimeoutSeconds?: number;
   /** Change to rotate the gateway token. Default "": never rotated. */
@@ -111,8 +111,8 @@ export class TenantGateway extends pulumi.ComponentResource {
   }
 
   private createDataVolume(name: string, volumeName: string, args: TenantGatewayArgs, opts: pulumi.CustomResourceOptions) {
-    const data = args.prepareData?.(args.name, this);
-    const bind = data ? { driver: "local", driverOpts: { type: "none", o: "bind", device: data.path } } : {};
+    const data = args.prepareData(args.name, this);
+    const bind = { driver: "local", driverOpts: { type: "none", o: "bind", device: data.path } };
     return new docker.Volume(
       `${name}-data`,
       { name: volumeName, labels: [{ label: "agentpod.tenant", value: args.name }], ...bind },
@@ -123,7 +123,7 @@ export class TenantGateway extends pulumi.ComponentResource {
         // Labels, driver and options force a replacement, and replacing a fixed-name volume deletes the live one
         // (providers.md). The name is the tenant's immutable identity, so with these ignored nothing can replace it.
         ignoreChanges: ["labels", "driver", "driverOpts"],
-        ...(data ? { dependsOn: [data.ready] } : {}),
+        dependsOn: [data.ready],
       },
     );
   }

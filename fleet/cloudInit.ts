@@ -29,24 +29,25 @@ export function renderCloudInit(): string {
 }
 
 /**
- * The readiness gate's script: waits for cloud-init, mounts the persistent volume (by its stable device id) and
- * checks that Docker answers. Idempotent, so a re-run on an existing host changes nothing.
+ * The readiness gate's script, the same on every host: waits for cloud-init where there is one, makes sure the
+ * persistent data volume is mounted at HOST_DATA_MOUNT (Hetzner: mounts it by its stable device id; a local
+ * server has it attached by its engine and only checks), creates the tenant data root and waits for Docker.
+ * Idempotent, so a re-run on an existing host changes nothing.
  */
-export function renderReadinessScript(volumeDevice: string): string {
+export function renderReadinessScript(volumeDevice?: string): string {
+  const mount = volumeDevice
+    ? [
+        `grep -q ' ${HOST_DATA_MOUNT} ' /proc/mounts || mount -o discard,defaults ${volumeDevice} ${HOST_DATA_MOUNT}`,
+        `grep -q '${volumeDevice}' /etc/fstab || echo '${volumeDevice} ${HOST_DATA_MOUNT} ext4 discard,nofail,defaults 0 0' >> /etc/fstab`,
+      ]
+    : [`grep -q ' ${HOST_DATA_MOUNT} ' /proc/mounts || { echo 'the data volume is not mounted at ${HOST_DATA_MOUNT}' >&2; exit 1; }`];
   return [
     "set -eu",
-    "cloud-init status --wait >/dev/null || true",
+    "if command -v cloud-init >/dev/null; then cloud-init status --wait >/dev/null || true; fi",
     `mkdir -p ${HOST_DATA_MOUNT}`,
-    `grep -q ' ${HOST_DATA_MOUNT} ' /proc/mounts || mount -o discard,defaults ${volumeDevice} ${HOST_DATA_MOUNT}`,
-    `grep -q '${volumeDevice}' /etc/fstab || echo '${volumeDevice} ${HOST_DATA_MOUNT} ext4 discard,nofail,defaults 0 0' >> /etc/fstab`,
+    ...mount,
     `mkdir -p ${TENANT_DATA_ROOT}`,
-    "for i in $(seq 1 60); do docker info >/dev/null 2>&1 && exit 0; sleep 2; done",
+    "for i in $(seq 1 120); do docker info >/dev/null 2>&1 && exit 0; sleep 1; done",
     "echo 'docker did not answer within 120 s' >&2; exit 1",
   ].join("\n");
-}
-
-/** Creates a tenant's data directory on the persistent volume, owned by the gateway's UID 1000. */
-export function renderTenantDataScript(tenant: string): string {
-  const dir = `${TENANT_DATA_ROOT}/${tenant}`;
-  return `set -eu; mkdir -p ${dir}; chown 1000:1000 ${dir}; chmod 700 ${dir}`;
 }

@@ -5,6 +5,7 @@
 import { MODEL_PROVIDERS, type ModelProvider } from "./catalog";
 import { didYouMean } from "./didYouMean";
 import { imagePinProblem } from "./images";
+import { DEFAULT_SERVER_IMAGE } from "./localServers";
 
 export type Target = "local" | "hetzner";
 
@@ -19,11 +20,14 @@ export interface LocalSettings extends CommonSettings {
   readonly target: "local";
   /** Prefix of Docker object names, so a second local fleet (the end-to-end tests) can share the engine. */
   readonly fleet: string;
-  /** Port on 127.0.0.1 where Traefik answers: tenants are at http://<tenant>.localhost:<port>. */
+  /** Port where each host's Traefik answers on the host's own loopback address: http://<tenant>.localhost:<port>. */
   readonly httpPort: number;
-  /** Docker endpoint of each host in tenants.yaml; hosts not listed use `dockerHost`. */
-  readonly dockerHosts: Readonly<Record<string, string>>;
+  /** This machine's Docker engine, which runs the local servers. */
   readonly dockerHost: string;
+  /** Loopback address of each host, where overridden; the others derive theirs from their name (fleet/localServers.ts). */
+  readonly hostAddresses: Readonly<Record<string, string>>;
+  /** Image of the local servers (Docker-in-Docker). */
+  readonly serverImage: string;
 }
 
 export interface HetznerSettings extends CommonSettings {
@@ -71,7 +75,7 @@ export interface ConfigValues {
 
 export const NAMESPACE = "agentpod";
 const KNOWN_KEYS: Record<Target, readonly string[]> = {
-  local: ["target", "tenantsFile", "traefikImage", "httpPort", "dockerHost", "dockerHosts", "fleet"],
+  local: ["target", "tenantsFile", "traefikImage", "httpPort", "dockerHost", "hostAddresses", "serverImage", "fleet"],
   hetzner: ["target", "tenantsFile", "traefikImage", "zone", "cloudflareZoneId", "adminSshKeys", "adminCidrs", "acmeEmail", "dnsProxied", "serverImage", "cloudflareDnsToken", "deployPrivateKey"],
 };
 const SECRET_KEYS = new Set(["cloudflareDnsToken", "deployPrivateKey", ...Object.values(MODEL_PROVIDERS).map((p) => p.configKey)]);
@@ -133,25 +137,30 @@ export function parseSettings(input: ConfigValues): StackSettings {
     const portText = value("httpPort") ?? "8080";
     const httpPort = Number(portText);
     if (!Number.isInteger(httpPort) || httpPort < 1 || httpPort > 65535) problem("httpPort", `must be a TCP port (1-65535), not "${portText}"`);
-    let dockerHosts: Record<string, string> = {};
-    const hostsText = value("dockerHosts");
-    if (hostsText !== undefined) {
+    let hostAddresses: Record<string, string> = {};
+    const addressesText = value("hostAddresses");
+    if (addressesText !== undefined) {
       try {
-        const parsed: unknown = JSON.parse(hostsText);
+        const parsed: unknown = JSON.parse(addressesText);
         if (!parsed || typeof parsed !== "object" || Array.isArray(parsed) || !Object.values(parsed).every((v) => typeof v === "string")) throw new Error();
-        dockerHosts = parsed as Record<string, string>;
+        hostAddresses = parsed as Record<string, string>;
       } catch {
-        problem("dockerHosts", `must map host names to Docker endpoints: pulumi config set --path '${NAMESPACE}:dockerHosts.local-b' unix:///run/docker-b.sock`);
+        problem("hostAddresses", `must map host names to loopback addresses: pulumi config set --path '${NAMESPACE}:hostAddresses.local-b' 127.77.0.2`);
+      }
+    }
+    for (const [host, address] of Object.entries(hostAddresses)) {
+      const octets = address.split(".");
+      if (octets.length !== 4 || octets[0] !== "127" || !octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255)) {
+        problem(`hostAddresses.${host}`, `"${address}" is not a loopback address (127.x.y.z): local servers listen on loopback only`);
       }
     }
     const dockerHost = value("dockerHost") ?? "unix:///var/run/docker.sock";
     const fleet = value("fleet") ?? "agentpod";
     if (!/^[a-z][a-z0-9]{0,15}$/.test(fleet)) problem("fleet", `"${fleet}" must be 1-16 lowercase letters and digits, starting with a letter (it prefixes Docker names)`);
-    for (const [host, endpoint] of Object.entries({ ...dockerHosts, "": dockerHost })) {
-      if (!/^(unix|tcp|ssh):\/\/\S+$/.test(endpoint)) problem(host ? `dockerHosts.${host}` : "dockerHost", `"${endpoint}" is not a Docker endpoint (unix://, tcp:// or ssh://)`);
-    }
+    if (!/^(unix|tcp|ssh):\/\/\S+$/.test(dockerHost)) problem("dockerHost", `"${dockerHost}" is not a Docker endpoint (unix://, tcp:// or ssh://)`);
+    const serverImage = value("serverImage") ?? DEFAULT_SERVER_IMAGE;
     if (issues.length > 0) throw new SettingsError(issues);
-    return { target, stack: input.stack, tenantsFile, traefikImage, fleet, httpPort, dockerHosts, dockerHost };
+    return { target, stack: input.stack, tenantsFile, traefikImage, fleet, httpPort, dockerHost, hostAddresses, serverImage };
   }
 
   const zone = required("zone", "agents.example.com").toLowerCase();

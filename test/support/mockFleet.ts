@@ -64,6 +64,8 @@ export interface RunOptions {
   secretKeys?: string[];
   /** Preview (dry run) instead of update. */
   preview?: boolean;
+  /** One run's permissions, as the CLI passes them (adopt, moves, releaseServers). */
+  operation?: import("../../stack/program").RunPermissions;
 }
 
 /** Docker assigns a subnet once and the state keeps it: derive it from the name so runs agree, as they would. */
@@ -82,6 +84,8 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
       return { ...inputs, ipv4Address: "203.0.113.10", ipv6Address: "2001:db8::1" };
     case "hcloud:index/volume:Volume":
       return { ...inputs, linuxDevice: `/dev/disk/by-id/scsi-0HC_Volume_${args.name.length}` };
+    case "pulumi-nodejs:dynamic/agentpod:HostReadiness":
+      return { ...inputs };
     case "pulumi-nodejs:dynamic/agentpod:GatewayToken":
       return { ...inputs, value: `token-of-${args.name}` };
     default:
@@ -142,7 +146,7 @@ export async function runFleet(options: RunOptions): Promise<FleetRun> {
   let error: Error | undefined;
   try {
     const { agentpodProgram } = await import("../../stack/program");
-    const result = await agentpodProgram({ projectDir });
+    const result = await agentpodProgram({ projectDir, ...(options.operation ? { operation: options.operation } : {}) });
     raw = result as unknown as Record<string, any>;
     timings.programMs = performance.now() - started;
     outputs = await new Promise((resolve) => pulumi.output(result as any).apply((v) => resolve(v as Record<string, any>)));

@@ -1,7 +1,8 @@
-/** The local target under mocks: the production components on local Docker engines, no DNS, plain HTTP. */
+/** The local target under mocks: each host a local server on this machine's engine, the production components on its own engine. */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { dockerNames } from "../../fleet/gateway";
+import { defaultHostAddress, hostAddresses, localServerEndpoint } from "../../fleet/localServers";
 import { edgeNetworkName } from "../../fleet/traefik";
 import { LOCAL_CONFIG, runFleet } from "../support/mockFleet";
 
@@ -15,27 +16,49 @@ tenants:
 `;
 
 describe("local target", () => {
-  test("each host maps to its own Docker engine; tenants go through their host's provider", async () => {
-    const run = await runFleet({
-      tenantsYaml: TWO_HOSTS,
-      stack: "local",
-      config: { ...LOCAL_CONFIG, "agentpod:dockerHosts": JSON.stringify({ "local-b": "unix:///run/docker-b.sock" }) },
-    });
+  test("each host is a server on this machine's engine: its own engine, disk, loopback address and a retained data volume", async () => {
+    const run = await runFleet({ tenantsYaml: TWO_HOSTS, stack: "local", config: { ...LOCAL_CONFIG, "agentpod:fleet": "demo", "agentpod:httpPort": "18999" } });
     if (run.error) throw run.error;
-    expect(run.named("local-a-docker").inputs.host).toBe("unix:///var/run/docker.sock");
-    expect(run.named("local-b-docker").inputs.host).toBe("unix:///run/docker-b.sock");
+    expect(run.named("local-engine").inputs.host).toBe("unix:///var/run/docker.sock");
+    const server = run.named("local-b-server");
+    expect(server.options.provider).toBe("local-engine");
+    expect(server.inputs.name).toBe("demo-host-local-b");
+    expect(server.inputs.ports).toEqual([{ internal: 18999, external: 18999, ip: defaultHostAddress("local-b") }]);
+    expect(server.inputs.volumes).toEqual(
+      expect.arrayContaining([
+        { volumeName: "demo-host-local-b-disk", containerPath: "/var/lib/docker" },
+        { volumeName: "demo-host-local-b-data", containerPath: "/mnt/agentpod" },
+      ]),
+    );
+    expect(server.options.deleteBeforeReplace).toBe(true);
+    // The data volume outlives the server: never deleted, never replaced.
+    expect(run.named("local-b-data").options).toMatchObject({ protect: true, retainOnDelete: true, ignoreChanges: ["labels", "driver", "driverOpts"] });
+    expect(run.named("local-b-disk").options.protect).toBeUndefined();
+    // The host's own engine is reached only once its readiness gate has passed.
+    expect(run.named("local-b-ready").inputs.endpoint).toBe(localServerEndpoint("demo", "local-b"));
+    expect(run.named("local-b-docker").inputs.host).toBe(localServerEndpoint("demo", "local-b"));
     expect(run.named("bravo-gateway").options.provider).toBe("local-b-docker");
-    expect(run.named("bravo-proxy-attachment").inputs.dockerHost).toBe("unix:///run/docker-b.sock");
+    expect(run.named("bravo-proxy-attachment").inputs.dockerHost).toBe(localServerEndpoint("demo", "local-b"));
+    expect(run.outputs.hosts["local-b"].ipv4).toBe(defaultHostAddress("local-b"));
     expect(run.ofType("cloudflare:index/dnsRecord:DnsRecord")).toEqual([]);
     expect(run.ofType("hcloud:index/server:Server")).toEqual([]);
   });
 
-  test("plain HTTP on 127.0.0.1:<httpPort>, routed by host name, only this fleet's containers", async () => {
+  test("tenant data is a directory on the host's data volume, claimed by the stack, exactly as on Hetzner", async () => {
+    const run = await runFleet({ tenantsYaml: TWO_HOSTS, stack: "local", config: { ...LOCAL_CONFIG, "agentpod:fleet": "demo" } });
+    if (run.error) throw run.error;
+    expect(run.named("alpha-data").inputs).toMatchObject({ name: "demo-alpha-data", driver: "local", driverOpts: { type: "none", o: "bind", device: "/mnt/agentpod/tenants/alpha" } });
+    const claim = run.named("alpha-data-dir");
+    expect(claim.inputs).toMatchObject({ tenant: "alpha", host: "local-a", adopt: false, movedFrom: "", shell: { kind: "docker-exec", container: "demo-host-local-a" } });
+    expect(run.named("alpha-data").options.dependsOn).toContain("alpha-data-dir");
+  });
+
+  test("plain HTTP on every address of the server, routed by host name, only this fleet's containers", async () => {
     const run = await runFleet({ tenantsYaml: TWO_HOSTS, stack: "local", config: { ...LOCAL_CONFIG, "agentpod:fleet": "demo", "agentpod:httpPort": "18999" } });
     if (run.error) throw run.error;
     const traefik = run.named("local-a-proxy-traefik").inputs;
     expect(traefik.name).toBe("demo-traefik");
-    expect(traefik.ports).toEqual([{ internal: 80, external: 18999, ip: "127.0.0.1" }]);
+    expect(traefik.ports).toEqual([{ internal: 80, external: 18999 }]);
     expect(traefik.command).toContain("--providers.docker.constraints=Label(`agentpod.fleet`,`demo`)");
     expect(traefik.command.some((flag: string) => flag.includes("certificatesresolvers"))).toBe(false);
     expect(run.named("local-a-proxy-edge").inputs.name).toBe("demo--edge");
@@ -43,11 +66,24 @@ describe("local target", () => {
     expect(alpha.name).toBe("demo-alpha");
     expect(alpha.labels).toContainEqual({ label: "traefik.http.routers.alpha.rule", value: "Host(`alpha.localhost`)" });
     expect(alpha.labels).toContainEqual({ label: "traefik.http.routers.alpha.entrypoints", value: "web" });
-    expect(alpha.labels).toContainEqual({ label: "agentpod.fleet", value: "demo" });
     expect(JSON.parse(alpha.uploads[0].content).gateway.controlUi.allowedOrigins).toEqual(["http://alpha.localhost:18999"]);
-    // Local data lives in Docker-managed named volumes (no bind to a host directory).
-    expect(run.named("alpha-data").inputs).toEqual({ name: "demo-alpha-data", labels: [{ label: "agentpod.tenant", value: "alpha" }] });
     expect(run.outputs.tenants.alpha.url).toBe("http://alpha.localhost:18999");
+  });
+
+  test("one run's permissions reach only the tenants they name", async () => {
+    const run = await runFleet({ tenantsYaml: TWO_HOSTS, stack: "local", operation: { adopt: ["bravo"], moves: { alpha: "local-b" } } });
+    if (run.error) throw run.error;
+    expect(run.named("bravo-data-dir").inputs).toMatchObject({ adopt: true, movedFrom: "" });
+    expect(run.named("alpha-data-dir").inputs).toMatchObject({ adopt: false, movedFrom: "local-b" });
+  });
+
+  test("host addresses: derived from the name alone, loopback, overridable; a collision is refused before anything is registered", async () => {
+    fc.assert(fc.property(fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/), (host) => /^127\.77\.\d{1,3}\.\d{1,3}$/.test(defaultHostAddress(host)) && defaultHostAddress(host) === defaultHostAddress(host)));
+    expect(hostAddresses(["a", "b"], { b: "127.77.0.9" }).addresses).toEqual({ a: defaultHostAddress("a"), b: "127.77.0.9" });
+    expect(hostAddresses(["a", "b"], { b: defaultHostAddress("a") }).collisions).toEqual([{ address: defaultHostAddress("a"), hosts: ["a", "b"] }]);
+    const run = await runFleet({ tenantsYaml: TWO_HOSTS, stack: "local", config: { ...LOCAL_CONFIG, "agentpod:hostAddresses": JSON.stringify({ "local-b": defaultHostAddress("local-a") }) } });
+    expect(run.error?.message).toMatch(/Pulumi\.local\.yaml agentpod:hostAddresses: hosts local-a and local-b would share the address/);
+    expect(run.resources).toEqual([]);
   });
 
   test("the edge network's name sorts before every tenant network's, whatever the tenant is called", () => {

@@ -51,7 +51,7 @@ describe("parseSettings", () => {
   });
 
   it("parses a valid local configuration, with defaults", () => {
-    const values = { target: "local", httpPort: "18080", dockerHosts: JSON.stringify({ "local-b": "unix:///run/docker-b.sock" }) };
+    const values = { target: "local", httpPort: "18080", hostAddresses: JSON.stringify({ "local-b": "127.77.0.2" }) };
     expect(parseSettings({ stack: "local", values, secretsSet: new Set() })).toEqual({
       target: "local",
       stack: "local",
@@ -59,9 +59,17 @@ describe("parseSettings", () => {
       traefikImage: DEFAULT_LOCAL_TRAEFIK_IMAGE,
       fleet: "agentpod",
       httpPort: 18080,
-      dockerHosts: { "local-b": "unix:///run/docker-b.sock" },
+      hostAddresses: { "local-b": "127.77.0.2" },
       dockerHost: "unix:///var/run/docker.sock",
+      serverImage: "agentpod/server:1",
     });
+  });
+
+  it("refuses a host address off loopback, and the retired dockerHosts setting", () => {
+    expect(problems({ stack: "local", values: { target: "local", hostAddresses: JSON.stringify({ b: "10.0.0.2" }), dockerHosts: "{}" }, secretsSet: new Set() })).toEqual([
+      'Pulumi.local.yaml agentpod:dockerHosts: unknown setting for target local. Did you mean "dockerHost"?',
+      'Pulumi.local.yaml agentpod:hostAddresses.b: "10.0.0.2" is not a loopback address (127.x.y.z): local servers listen on loopback only',
+    ]);
   });
 
   it("reports every missing prod key at once, each with the command that sets it", () => {

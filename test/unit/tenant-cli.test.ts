@@ -13,7 +13,8 @@ import { addTenant, chooseHost, moveTenant, removeTenant, renderScalar, setTenan
 import { formatIssue } from "../../fleet/issues";
 import { loadFleet } from "../../fleet/validate";
 import { containerStatus, hostEndpoint, renderStatus, type TenantStatus } from "../../cli/status";
-import { domainOptionsFor, tenantCommand } from "../../cli/tenant";
+import { domainOptionsFor } from "../../cli/shared";
+import { tenantCommand } from "../../cli/tenant";
 import { GiB } from "../../fleet/catalog";
 import { parseSettings } from "../../fleet/settings";
 
@@ -204,13 +205,13 @@ describe.concurrent("tenant remove, set-plan, move", () => {
     expect(read(dir)).toBe(FIXTURE);
   });
 
-  test("move: the host value changes (its comment stays) and a warning says the data must be migrated", async () => {
+  test("move without a stack: the host value changes (its comment stays) and a note says how to apply it with the data", async () => {
     const dir = workdir();
     const result = await agentpod(dir, "tenant", "move", "initech", "fsn1-b");
     expect(result.status).toBe(0);
     expect(result.stdout).toBe("! initech: moves fsn1-a -> fsn1-b, data migration required\nupdated tenants.yaml\n");
     expect(result.stderr).toBe(
-      "warning: the data of initech stays on fsn1-a: its data volume is retained there and is not copied. Migrate it to fsn1-b before applying this change, or initech starts on fsn1-b without its data.\n",
+      "note: the data of initech is on fsn1-a. A plain `agentpod up` refuses this change (it would start initech on fsn1-b without its data); apply it with `agentpod tenant move initech fsn1-b --stack <stack>`, which carries the data.\n",
     );
     expect(read(dir)).toBe(edited("    host: fsn1-a                       # plan: basic", "    host: fsn1-b                       # plan: basic"));
   });
@@ -478,10 +479,9 @@ describe("status", () => {
     expect(renderStatus("local", [])).toEqual({ text: "stack local has no tenants\n", ok: true });
   });
 
-  test("each host's Docker endpoint: the configured one locally, ssh://root@ipv4 on Hetzner", () => {
-    const local = parseSettings({ stack: "local", values: { target: "local", dockerHosts: '{"local-b":"unix:///run/docker-b.sock"}' }, secretsSet: new Set() });
-    expect(hostEndpoint(local, "local", {})).toBe("unix:///var/run/docker.sock");
-    expect(hostEndpoint(local, "local-b", {})).toBe("unix:///run/docker-b.sock");
+  test("each host's Docker endpoint: the local server's engine locally, ssh://root@ipv4 on Hetzner", () => {
+    const local = parseSettings({ stack: "local", values: { target: "local", fleet: "demo" }, secretsSet: new Set() });
+    expect(hostEndpoint(local, "local-b", {})).toBe("unix:///run/agentpod/servers/demo-local-b/docker.sock");
     const hetzner = { target: "hetzner" } as Parameters<typeof hostEndpoint>[0];
     expect(hostEndpoint(hetzner, "fsn1-a", { "fsn1-a": { ipv4: "203.0.113.7" } })).toBe("ssh://root@203.0.113.7");
     expect(hostEndpoint(hetzner, "fsn1-b", {})).toBeUndefined();

@@ -1,0 +1,99 @@
+/**
+ * `agentpod host replace <host>`: recovers a lost host. The server (an hcloud server, or a local server container
+ * with its disk) is replaced by a new one; the host's data volume is attached again, and its proxy and tenants come
+ * back with their data and their gateway tokens. Tenants on other hosts are not touched.
+ */
+import { ReplacementError, planHostReplacement, withoutResources, type StateResource } from "./replacementPlan";
+import { engineAnswers, hostEndpoint, openStackContext } from "./stackContext";
+import { CommandError, parseCommand, runCommand, type Handler } from "./shared";
+
+const USAGE = {
+  host: `agentpod host <subcommand> [options]
+
+Subcommands:
+  replace <host> [--stack S] [--force]   recover a lost host: a new server, the same data volume, every tenant back
+
+Run \`agentpod host <subcommand> --help\` for details.
+Exit status: 0 success, 1 refused or failed (nothing changed when refused), 2 bad usage.`,
+  replace: `agentpod host replace <host> [--stack local] [--project DIR] [--force]
+
+Recovers a lost host. First it checks that the host is really gone: while the host's Docker engine still answers it
+refuses (a live server is not replaced by accident); --force replaces it anyway. Then it removes from the stack's
+state what lived on the lost server (containers, networks, Docker volume objects, proxy attachments, pids limits),
+never a data volume or a tenant's data directory, and runs \`up\` with the server replaced: a new server in the same
+place, the same data volume attached and mounted, and Traefik and every tenant of the host back with their data and
+unchanged gateway tokens. Tenants on other hosts are not touched.
+  --stack <name>   the stack (default: local)
+  --force          replace the host even though its engine answers (its containers are recreated)
+
+Hetzner: the server's delete protection is lifted for the replacement only; the hcloud volume stays protected.`,
+} as const;
+
+const OPTIONS = { stack: { type: "string", short: "s", default: "local" }, project: { type: "string" }, force: { type: "boolean" } } as const;
+
+async function replace(args: string[]): Promise<number> {
+  const parsed = parseCommand(args, OPTIONS, USAGE.replace, { names: ["host"] });
+  if (!parsed) return 0;
+  const host = parsed.positionals[0]!;
+  const stackName = parsed.values.stack as string;
+  const context = await openStackContext(stackName, parsed.values.project as string | undefined);
+  if (!(host in context.hosts)) {
+    const known = Object.keys(context.hosts).sort();
+    throw new CommandError(`host "${host}" is not a host of stack ${stackName}${known.length ? ` (its hosts: ${known.join(", ")})` : ""}; nothing was changed`);
+  }
+  const endpoint = hostEndpoint(context.settings, host, context.hosts);
+  if (endpoint && !parsed.values.force) {
+    const alive = await engineAnswers(endpoint);
+    if (alive.ok) {
+      throw new CommandError(
+        `host ${host} is not lost: its Docker engine answers at ${endpoint} (version ${alive.detail}); nothing was changed. ` +
+          `Replacing a live host recreates all its containers: if that is what you want, run \`agentpod host replace ${host} --stack ${stackName} --force\`.`,
+      );
+    }
+    console.log(`host ${host} does not answer (${alive.detail}): replacing it`);
+  }
+
+  const deployment = await context.stack.exportStack();
+  const resources = (deployment.deployment?.resources ?? []) as StateResource[];
+  let plan;
+  try {
+    plan = planHostReplacement(resources, host);
+  } catch (error) {
+    if (error instanceof ReplacementError) throw new CommandError(`${error.message}; nothing was changed`);
+    throw error;
+  }
+  console.log(`forgetting ${plan.forget.length} resources that lived on the lost server; keeping its data volume and tenant data`);
+  deployment.deployment.resources = withoutResources(resources, plan.forget);
+  await context.stack.importStack(deployment);
+
+  const tenants = Object.entries(context.tenants).filter(([, t]) => t.host === host).map(([name]) => name).sort();
+  const { openStack } = await import("./engine");
+  const operation = plan.releaseServer ? { releaseServers: [host] } : {};
+  const stack = await openStack({ stack: stackName, projectDir: context.projectDir, operation });
+  const print = (out: string) => process.stdout.write(out);
+  if (plan.releaseServer) {
+    // A protected server cannot be deleted: lift Pulumi's and Hetzner's protection on it alone first.
+    await stack.up({ onOutput: print, target: [plan.replace[0]!] });
+  }
+  await stack.up({ onOutput: print, replace: [...plan.replace] });
+  if (plan.releaseServer) {
+    // The new server gets its protection back from the program's normal registration.
+    await (await openStack({ stack: stackName, projectDir: context.projectDir })).up({ onOutput: print });
+  }
+  console.log(`\nagentpod: host ${host} replaced; ${tenants.length ? `its tenants are back: ${tenants.join(", ")}` : "it has no tenants"}`);
+  return 0;
+}
+
+export const hostCommand: Handler = async (args) => {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    (name === undefined ? console.error : console.log)(USAGE.host);
+    return name === undefined ? 2 : 0;
+  }
+  if (name !== "replace") {
+    console.error(`agentpod: unknown host subcommand "${name}"\n\n${USAGE.host}`);
+    return 2;
+  }
+  return runCommand(USAGE.replace, () => replace(rest));
+};
+

@@ -1,0 +1,123 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { HOST_DATA_MOUNT, renderReadinessScript } from "../fleet/cloudInit";
+import { tenantDataDir } from "../fleet/hostScripts";
+import {
+  DEFAULT_SERVER_IMAGE,
+  REGISTRY_NETWORK,
+  SERVER_API_MOUNT,
+  localServerDaemonConfig,
+  localServerEndpoint,
+  localServerNames,
+} from "../fleet/localServers";
+import { HostReadiness } from "../providers/hostReadiness";
+import type { HostShell } from "../providers/hostShell";
+import { TenantDataDirectory } from "../providers/tenantData";
+import type { DockerHost, TenantDataOptions } from "./dockerHost";
+
+export interface LocalServerHostArgs {
+  /** Prefix of Docker object names on this machine's engine. */
+  readonly fleet: string;
+  /** This machine's Docker engine, which runs the server. */
+  readonly engine: docker.Provider;
+  /** Its endpoint, for the server's shell (docker exec). */
+  readonly engineEndpoint: string;
+  /** Loopback address where the server's ports are published (its "public IP"). */
+  readonly address: string;
+  /** Ports the server's proxy listens on; each is published on `address`. */
+  readonly ports: readonly number[];
+  /** Server image (Docker-in-Docker). Default agentpod/server:1. */
+  readonly image?: string;
+  /** Stack name, for the commands refusals print. */
+  readonly stack: string;
+}
+
+/**
+ * A host of the local target: a server the program creates and can lose, like an hcloud server. A container on this
+ * machine's engine runs the server's own Docker engine with its own disk (engine state: containers, images,
+ * networks); its API is a unix socket in a root-only directory of this machine. A separately created data volume is
+ * attached at /mnt/agentpod, the mount point production uses, and holds tenant data as directories exactly as on
+ * Hetzner; like an hcloud volume it outlives the server (retained, protected) and is attached again to a new one.
+ * New servers have no images and pull them on first use, through the registry set-up starts (their Docker Hub
+ * mirror), as production servers pull from ghcr.io.
+ */
+export class LocalServerHost extends pulumi.ComponentResource implements DockerHost {
+  readonly hostName: string;
+  readonly disk: docker.Volume;
+  readonly dataVolume: docker.Volume;
+  readonly server: docker.Container;
+  readonly ready: HostReadiness;
+  readonly provider: docker.Provider;
+  readonly dockerHost: pulumi.Output<string>;
+  readonly ipv4: pulumi.Output<string>;
+  private readonly shell: HostShell;
+  private readonly stack: string;
+
+  constructor(name: string, args: LocalServerHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agentpod:index:LocalServerHost", name, {}, opts);
+    this.hostName = name;
+    this.stack = args.stack;
+    const names = localServerNames(args.fleet, name);
+    const outer = { parent: this, provider: args.engine };
+    this.disk = new docker.Volume(`${name}-disk`, { name: names.disk, labels: [{ label: "agentpod.role", value: "server-disk" }] }, { ...outer, deleteBeforeReplace: true });
+    this.dataVolume = new docker.Volume(
+      `${name}-data`,
+      { name: names.data, labels: [{ label: "agentpod.role", value: "host-data" }, { label: "agentpod.host", value: name }] },
+      // The tenant data of this host: never replaced (a fixed-name volume's replacement deletes it), never deleted.
+      { ...outer, protect: true, retainOnDelete: true, ignoreChanges: ["labels", "driver", "driverOpts"] },
+    );
+    this.server = this.createServer(name, names, args, outer);
+    this.shell = { kind: "docker-exec", engine: args.engineEndpoint, container: names.container };
+    this.ready = new HostReadiness(
+      `${name}-ready`,
+      { shell: this.shell, script: renderReadinessScript(), serverId: this.server.id, endpoint: localServerEndpoint(args.fleet, name) },
+      { parent: this },
+    );
+    this.dockerHost = this.ready.endpoint;
+    this.ipv4 = pulumi.output(args.address);
+    this.provider = new docker.Provider(`${name}-docker`, { host: this.dockerHost }, { parent: this });
+    this.registerOutputs({ ipv4: this.ipv4, dockerHost: this.dockerHost });
+  }
+
+  prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions) {
+    const ready = new TenantDataDirectory(
+      `${tenant}-data-dir`,
+      { tenant, host: this.hostName, shell: this.shell, stack: this.stack, ...options },
+      { parent, dependsOn: [this.ready] },
+    );
+    return { path: tenantDataDir(tenant), ready };
+  }
+
+  private createServer(name: string, names: ReturnType<typeof localServerNames>, args: LocalServerHostArgs, opts: pulumi.CustomResourceOptions) {
+    return new docker.Container(
+      `${name}-server`,
+      {
+        name: names.container,
+        hostname: name,
+        image: args.image ?? DEFAULT_SERVER_IMAGE,
+        restart: "unless-stopped",
+        // What Docker-in-Docker needs on this kind of machine (notes/toolchain.md): every capability but
+        // SYS_RESOURCE, which the machine's bounding set lacks, so --privileged is not possible.
+        capabilities: { adds: ["ALL"], drops: ["SYS_RESOURCE"] },
+        securityOpts: ["seccomp=unconfined", "apparmor=unconfined"],
+        tmpfs: { "/run": "rw,exec" },
+        volumes: [
+          { hostPath: "/sys/fs/cgroup", containerPath: "/sys/fs/cgroup" },
+          // A host path given as a volume is created when missing (a `bind` mount is not).
+          { hostPath: names.apiDir, containerPath: SERVER_API_MOUNT },
+          { volumeName: this.disk.name, containerPath: "/var/lib/docker" },
+          { volumeName: this.dataVolume.name, containerPath: HOST_DATA_MOUNT },
+        ],
+        ports: args.ports.map((port) => ({ internal: port, external: port, ip: args.address })),
+        networksAdvanced: [{ name: REGISTRY_NETWORK }],
+        uploads: [{ file: "/etc/docker/daemon.json", content: localServerDaemonConfig() }],
+        labels: [{ label: "agentpod.role", value: "server" }, { label: "agentpod.host", value: name }],
+        destroyGraceSeconds: 10,
+        logDriver: "json-file",
+        logOpts: { "max-size": "10m", "max-file": "3" },
+      },
+      // The name is fixed: a replacement (agentpod host replace) must remove the dead server first.
+      { ...opts, deleteBeforeReplace: true },
+    );
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * What AgentPod runs on a host's shell, as plain text: the same scripts on a Hetzner server (over SSH) and on a
+ * local server (docker exec), so a test of the local target runs the production scripts. Tenant names are DNS
+ * labels (validated), so they need no quoting; paths derive from the tenant name only.
+ */
+import { TENANT_DATA_ROOT } from "./cloudInit";
+
+export const tenantDataDir = (tenant: string) => `${TENANT_DATA_ROOT}/${tenant}`;
+
+/** Exit status of ensureTenantDataScript when data exists that this stack does not own. */
+export const FOREIGN_DATA_EXIT = 17;
+
+/**
+ * Creates a tenant's data directory, owned by the gateway's UID 1000. When the directory already exists and the
+ * caller does not own it (a removed tenant's retained data, or a copy left by a move), it refuses with
+ * FOREIGN_DATA_EXIT instead of handing that data to a new gateway.
+ */
+export function ensureTenantDataScript(tenant: string, existing: "refuse" | "adopt"): string {
+  const dir = tenantDataDir(tenant);
+  const guard = existing === "refuse" ? `if [ -e ${dir} ]; then echo "${dir} exists ($(du -sh ${dir} | cut -f1))" >&2; exit ${FOREIGN_DATA_EXIT}; fi; ` : "";
+  return `set -eu; ${guard}mkdir -p ${dir}; chown 1000:1000 ${dir}; chmod 700 ${dir}`;
+}
+
+/** Prints the size in bytes of a tenant's data directory, or nothing when there is none. */
+export const probeTenantDataScript = (tenant: string) => `d=${tenantDataDir(tenant)}; if [ -e $d ]; then du -sb $d | cut -f1; fi`;
+
+/** One line per tenant data directory on the host: "<bytes>\t<name>". */
+export const listTenantDataScript = () => `set -eu; mkdir -p ${TENANT_DATA_ROOT}; cd ${TENANT_DATA_ROOT}; for d in *; do [ -d "$d" ] && printf '%s\\t%s\\n' "$(du -sb "$d" | cut -f1)" "$d"; done; true`;
+
+/** Deletes a tenant's data directory. */
+export const purgeTenantDataScript = (tenant: string) => `set -eu; rm -rf ${tenantDataDir(tenant)}`;
+
+/** Writes a tenant's data directory as a tar stream on stdout (numeric owners, so UID 1000 stays 1000). */
+export const exportTenantDataScript = (tenant: string) => `set -eu; tar -C ${TENANT_DATA_ROOT} --numeric-owner -cf - ${tenant}`;
+
+/** Reads such a stream into the tenant data root, refusing to overwrite an existing directory. */
+export const importTenantDataScript = (tenant: string) =>
+  `set -eu; mkdir -p ${TENANT_DATA_ROOT}; if [ -e ${tenantDataDir(tenant)} ]; then echo "${tenantDataDir(tenant)} exists" >&2; exit ${FOREIGN_DATA_EXIT}; fi; tar -C ${TENANT_DATA_ROOT} --numeric-owner -xpf -`;
+
+/** A digest of a tenant's data (paths, sizes, owners and contents), to prove a copy equal to its source. */
+export const digestTenantDataScript = (tenant: string) =>
+  `set -eu; cd ${TENANT_DATA_ROOT}; find ${tenant} -printf '%P %s %U %m\\n' | sort | sha256sum | cut -c1-64; find ${tenant} -type f -print0 | sort -z | xargs -0 -r cat | sha256sum | cut -c1-64`;

@@ -1,0 +1,97 @@
+import * as pulumi from "@pulumi/pulumi";
+import { FOREIGN_DATA_EXIT, ensureTenantDataScript, probeTenantDataScript, tenantDataDir } from "../fleet/hostScripts";
+import { formatBytes } from "../fleet/units";
+import { describeShell, runOnHost, type HostShell } from "./hostShell";
+
+export interface TenantDataDirectoryArgs {
+  tenant: string;
+  /** The host the tenant is placed on (tenants.yaml). */
+  host: string;
+  shell: pulumi.Input<HostShell>;
+  /**
+   * Take over data that already exists on the host although this stack does not own it (a removed tenant's
+   * retained data, a restore). Only `agentpod up --adopt <tenant>` sets it, for one run.
+   */
+  adopt?: boolean;
+  /** The host the tenant's data was just copied from by `agentpod tenant move`; only for that run. */
+  movedFrom?: string;
+  /** Stack name, for the commands the refusals print. */
+  stack: string;
+}
+
+interface DataInputs {
+  tenant: string;
+  host: string;
+  shell: HostShell;
+  adopt: boolean;
+  movedFrom: string;
+  stack: string;
+}
+
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // the engine's placeholder for values not known in a preview
+
+function moveRefusal(tenant: string, from: string, to: string, stack: string): string {
+  return (
+    `tenant ${tenant} would move from host ${from} to ${to} without its data (a plain \`up\` would start an empty ` +
+    `gateway there). Run \`agentpod tenant move ${tenant} ${to} --stack ${stack}\`: it stops the gateway on ${from}, ` +
+    `copies its data to ${to} and applies the change.`
+  );
+}
+
+function foreignDataRefusal(inputs: DataInputs, detail: string): string {
+  return (
+    `data of a tenant named ${inputs.tenant} already exists on host ${inputs.host} (${tenantDataDir(inputs.tenant)}, ${detail}) and this ` +
+    `stack does not own it: it belongs to a removed tenant or another stack. A new tenant never inherits it. Either ` +
+    `adopt it deliberately (a restore, the same customer back): \`agentpod up --adopt ${inputs.tenant} --stack ${inputs.stack}\`, ` +
+    `or delete it: \`agentpod tenant purge ${inputs.tenant} --host ${inputs.host} --stack ${inputs.stack}\` (choose another name to keep it).`
+  );
+}
+
+/**
+ * A tenant's data directory on its host's persistent volume (/mnt/agentpod/tenants/<tenant>), owned by the
+ * gateway's UID. Data has an owner: this resource is the stack's claim on the directory.
+ * - A tenant new to the stack whose directory already exists is refused (at preview when the host answers, and
+ *   always at create), unless adopted explicitly.
+ * - A change of host is refused unless `agentpod tenant move` has just carried the data: a hand edit of `host:`
+ *   would otherwise give the customer an empty gateway.
+ * - Delete keeps the directory: a removed tenant's data is retained until `agentpod tenant purge`.
+ */
+const tenantDataProvider: pulumi.dynamic.ResourceProvider<DataInputs> = {
+  async check(olds, news) {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    const previousHost = (olds as Partial<DataInputs>).host;
+    if (previousHost && previousHost !== news.host && news.movedFrom !== previousHost) {
+      failures.push({ property: "host", reason: moveRefusal(news.tenant, previousHost, news.host, news.stack) });
+    } else if (!previousHost && !news.adopt && news.shell && !JSON.stringify(news.shell).includes(UNKNOWN)) {
+      // Early warning in the preview. A host that does not answer yet (a new server) cannot hold data; create checks again.
+      const probe = await runOnHost(news.shell, probeTenantDataScript(news.tenant), { timeoutMs: 30_000 });
+      const bytes = probe.code === 0 ? probe.stdout.trim() : "";
+      if (bytes) failures.push({ property: "tenant", reason: foreignDataRefusal(news, formatBytes(Number(bytes))) });
+    }
+    return { inputs: news, failures };
+  },
+  async create(inputs) {
+    const claim = inputs.adopt || inputs.movedFrom ? "adopt" : "refuse";
+    const result = await runOnHost(inputs.shell, ensureTenantDataScript(inputs.tenant, claim), { timeoutMs: 60_000 });
+    if (result.code === FOREIGN_DATA_EXIT) throw new Error(foreignDataRefusal(inputs, result.stderr.trim()));
+    if (result.code !== 0) throw new Error(`could not prepare ${tenantDataDir(inputs.tenant)} on ${describeShell(inputs.shell)}: ${result.stderr.trim()}`);
+    return { id: `${inputs.host}/${inputs.tenant}`, outs: inputs };
+  },
+  async diff(_id, olds, news) {
+    // Only identity matters. The shell (a new server's address) and the one-run flags change nothing on the host.
+    const replaces = (["tenant", "host"] as const).filter((key) => olds[key] !== news[key]);
+    return { changes: replaces.length > 0 || JSON.stringify(olds.shell) !== JSON.stringify(news.shell), replaces };
+  },
+  async update(_id, _olds, news) {
+    return { outs: news };
+  },
+  async delete() {
+    // Retained: purge is explicit (agentpod tenant purge).
+  },
+};
+
+export class TenantDataDirectory extends pulumi.dynamic.Resource {
+  constructor(name: string, args: TenantDataDirectoryArgs, opts?: pulumi.CustomResourceOptions) {
+    super(tenantDataProvider, name, { adopt: false, movedFrom: "", ...args }, opts, "agentpod", "TenantDataDirectory");
+  }
+}
