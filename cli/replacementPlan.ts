@@ -47,15 +47,32 @@ export class ReplacementError extends Error {
   override name = "ReplacementError";
 }
 
-export function planHostReplacement(resources: readonly StateResource[], host: string): HostReplacementPlan {
+/** The resources that live on a host's Docker engine: created through its provider, or aimed at its endpoint. */
+function engineResources(resources: readonly StateResource[], host: string): { endpoint: string; onEngine: StateResource[] } {
   const provider = resources.find((r) => r.type === "pulumi:providers:docker" && nameOf(r.urn) === `${host}-docker`);
   if (!provider) throw new ReplacementError(`the stack's state has no Docker provider for host ${host}: is it a host of this stack?`);
   const endpoint = String(provider.outputs?.host ?? provider.inputs?.host ?? "");
-  const onEngine = (r: StateResource) => providerUrn(r.provider) === provider.urn;
-  const aimedAtEngine = (r: StateResource) => DOCKER_CLI_TYPES.has(r.type) && endpoint !== "" && r.inputs?.dockerHost === endpoint;
-  const forget = resources.filter((r) => onEngine(r) || aimedAtEngine(r));
-  const kept = forget.find((r) => NEVER_FORGET.has(r.type));
+  const onEngine = resources.filter(
+    (r) => providerUrn(r.provider) === provider.urn || (DOCKER_CLI_TYPES.has(r.type) && endpoint !== "" && r.inputs?.dockerHost === endpoint),
+  );
+  const kept = onEngine.find((r) => NEVER_FORGET.has(r.type));
   if (kept) throw new ReplacementError(`refusing to forget ${kept.urn}: it holds data that must outlive the server`);
+  return { endpoint, onEngine };
+}
+
+/**
+ * What `agentpod tenant move` forgets before it applies: the tenant's objects on the old host's engine. The engine
+ * does not replace a resource whose provider changes, so without this a move would only re-point their state at
+ * the new host. They are created afresh on the new host, and the move command removes the old ones after.
+ */
+export function tenantEngineResources(resources: readonly StateResource[], tenant: string, host: string): string[] {
+  const component = resources.find((r) => r.type === "agentpod:index:TenantGateway" && nameOf(r.urn) === tenant);
+  if (!component) throw new ReplacementError(`the stack's state has no tenant ${tenant}`);
+  return engineResources(resources, host).onEngine.filter((r) => r.parent === component.urn).map((r) => r.urn);
+}
+
+export function planHostReplacement(resources: readonly StateResource[], host: string): HostReplacementPlan {
+  const { endpoint, onEngine: forget } = engineResources(resources, host);
 
   const local = resources.find((r) => r.type === "docker:index/container:Container" && nameOf(r.urn) === `${host}-server`);
   const hetzner = resources.find((r) => r.type === "hcloud:index/server:Server" && nameOf(r.urn) === `${host}-server`);

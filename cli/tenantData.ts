@@ -12,9 +12,11 @@ import { createInterface } from "node:readline/promises";
 import { moveTenant } from "../fleet/edit";
 import { dockerNames } from "../fleet/gateway";
 import { digestTenantDataScript, exportTenantDataScript, importTenantDataScript, probeTenantDataScript, purgeTenantDataScript, tenantDataDir } from "../fleet/hostScripts";
+import { traefikContainerName } from "../fleet/traefik";
 import { formatBytes } from "../fleet/units";
 import { checkTenantsFile } from "../fleet/validate";
 import { hostShellArgv, runOnHost, type HostShell } from "../providers/hostShell";
+import { tenantEngineResources, withoutResources, type StateResource } from "./replacementPlan";
 import { dockerAt, engineAnswers, hostEndpoint, hostShell, openStackContext, type StackContext } from "./stackContext";
 import { CommandError, domainOptionsFor, writeTenantsFile } from "./shared";
 
@@ -65,8 +67,12 @@ async function copyTenantData(tenant: string, from: HostShell, to: HostShell): P
     reader.on("close", (code) => done(code, "export"));
     writer.on("close", (code) => done(code, "import"));
   });
-  const [a, b] = await Promise.all([runOnHost(from, digestTenantDataScript(tenant)), runOnHost(to, digestTenantDataScript(tenant))]);
-  if (a.code !== 0 || b.code !== 0 || a.stdout !== b.stdout) throw new Error(`the copy of ${tenantDataDir(tenant)} differs from its source (digests ${a.stdout.trim()} / ${b.stdout.trim()})`);
+  if (!(await sameTenantData(tenant, from, to))) throw new Error(`the copy of ${tenantDataDir(tenant)} differs from its source`);
+}
+
+async function sameTenantData(tenant: string, a: HostShell, b: HostShell): Promise<boolean> {
+  const [left, right] = await Promise.all([runOnHost(a, digestTenantDataScript(tenant)), runOnHost(b, digestTenantDataScript(tenant))]);
+  return left.code === 0 && right.code === 0 && left.stdout === right.stdout;
 }
 
 export const MOVE_USAGE = `agentpod tenant move <name> <host> [--file F]
@@ -81,11 +87,17 @@ directory to the new host's data volume and proves the copy equal; applies (the 
 its data, its route follows, its token is unchanged). The old copy stays on the old host until you purge it
 (\`agentpod tenant purge <name> --host <old host> --stack S\`). At no moment does an empty gateway answer for it.`;
 
+/** The host whose data directory the stack owns for a tenant: its claim in the state, which only a successful create moves. */
+async function claimedHost(context: StackContext, tenant: string): Promise<string | undefined> {
+  const resources = ((await context.stack.exportStack()).deployment?.resources ?? []) as Array<{ type: string; urn: string; outputs?: { host?: string } }>;
+  const claim = resources.find((r) => r.type === "pulumi-nodejs:dynamic/agentpod:TenantDataDirectory" && r.urn.endsWith(`::${tenant}-data-dir`));
+  return claim?.outputs?.host;
+}
+
 export async function moveWithData(name: string, to: string, stackName: string, project: string | undefined): Promise<number> {
   const context = await openStackContext(stackName, project);
-  const deployed = context.tenants[name];
-  if (!deployed) throw new CommandError(`tenant ${name} is not deployed in stack ${stackName}: edit tenants.yaml and run \`agentpod up\` instead; nothing was changed`);
-  const from = deployed.host;
+  const from = await claimedHost(context, name);
+  if (!from) throw new CommandError(`tenant ${name} is not deployed in stack ${stackName}: edit tenants.yaml and run \`agentpod up\` instead; nothing was changed`);
   if (from === to) {
     console.log(`${name} already runs on ${to}; nothing to do`);
     return 0;
@@ -97,7 +109,9 @@ export async function moveWithData(name: string, to: string, stackName: string, 
   const toShell = requireShell(context, to);
   const existing = await runOnHost(toShell, probeTenantDataScript(name));
   if (existing.code !== 0) throw new CommandError(`could not look for data on ${to}: ${existing.stderr.trim()}; nothing was changed`);
-  if (existing.stdout.trim()) {
+  // A copy left by an interrupted move of this very data is taken up again; any other data there is refused.
+  const resumed = existing.stdout.trim() !== "" && (await sameTenantData(name, fromShell, toShell));
+  if (existing.stdout.trim() && !resumed) {
     throw new CommandError(
       `host ${to} already holds data of a tenant named ${name} (${tenantDataDir(name)}, ${formatBytes(Number(existing.stdout.trim()))}): ` +
         `purge it first (\`agentpod tenant purge ${name} --host ${to} --stack ${stackName}\`); nothing was changed`,
@@ -112,8 +126,11 @@ export async function moveWithData(name: string, to: string, stackName: string, 
   const stopped = await dockerAt(fromEndpoint, ["stop", "--time", "30", container], 60_000);
   if (stopped.code !== 0 && !/no such container/i.test(stopped.stderr)) throw new CommandError(`could not stop ${container} on ${from}: ${stopped.stderr.trim()}; nothing was changed`);
   try {
-    console.log(`copying ${tenantDataDir(name)} from ${from} to ${to}`);
-    await copyTenantData(name, fromShell, toShell);
+    if (resumed) console.log(`${to} already holds an identical copy of ${tenantDataDir(name)} (an interrupted move): using it`);
+    else {
+      console.log(`copying ${tenantDataDir(name)} from ${from} to ${to}`);
+      await copyTenantData(name, fromShell, toShell);
+    }
   } catch (error) {
     // Back to where we started: the partial copy goes, the gateway runs again on the old host.
     await runOnHost(toShell, purgeTenantDataScript(name));
@@ -122,6 +139,11 @@ export async function moveWithData(name: string, to: string, stackName: string, 
   }
   if (edit.changed) writeTenantsFile({ path: tenants.file, display: tenants.display }, edit.text);
   console.log(`${tenants.display}: ${name} is now on ${to}; applying`);
+  // The gateway's objects on the old host are created afresh on the new one (see tenantEngineResources).
+  const deployment = await context.stack.exportStack();
+  const resources = (deployment.deployment?.resources ?? []) as StateResource[];
+  deployment.deployment.resources = withoutResources(resources, tenantEngineResources(resources, name, from));
+  await context.stack.importStack(deployment);
   const { openStack } = await import("./engine");
   const stack = await openStack({ stack: stackName, projectDir: context.projectDir, operation: { moves: { [name]: from } } });
   try {
@@ -133,8 +155,18 @@ export async function moveWithData(name: string, to: string, stackName: string, 
         `or go back: \`agentpod tenant purge ${name} --host ${to} --stack ${stackName}\`, set host: ${from} again and \`agentpod up\`.`,
     );
   }
+  await removeOldGateway(name, context, fromEndpoint);
   console.log(`\nagentpod: ${name} moved from ${from} to ${to} with its data. The old copy stays on ${from}: \`agentpod tenant purge ${name} --host ${from} --stack ${stackName}\` deletes it.`);
   return 0;
+}
+
+/** The stopped gateway's container, network and volume object on the old host (the data directory stays). */
+async function removeOldGateway(tenant: string, context: StackContext, endpoint: string): Promise<void> {
+  const names = dockerNames(tenant, context.fleet);
+  await dockerAt(endpoint, ["rm", "--force", names.container]);
+  await dockerAt(endpoint, ["network", "disconnect", "--force", names.network, traefikContainerName(context.fleet)]);
+  await dockerAt(endpoint, ["network", "rm", names.network]);
+  await dockerAt(endpoint, ["volume", "rm", names.volume]);
 }
 
 export const PURGE_USAGE = `agentpod tenant purge <name> [--host H] [--stack local] [--project DIR] [--yes]

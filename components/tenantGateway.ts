@@ -16,6 +16,9 @@ import {
   traefikLabels,
 } from "../fleet/gateway";
 import { DEFAULT_FLEET, FLEET_LABEL } from "../fleet/traefik";
+
+/** Label naming the host a tenant's network and container belong to. */
+const HOST_LABEL = "agentpod.host";
 import { GatewayToken } from "../providers/gatewayToken";
 import { ContainerPidsLimit } from "../providers/pidsLimit";
 import { ProxyAttachment } from "../providers/proxyAttachment";
@@ -37,6 +40,8 @@ export interface TenantProxy {
 export interface TenantGatewayArgs {
   /** The tenant's immutable name. It names the network, data volume and container on the host. */
   readonly name: string;
+  /** The host it is placed on. Its network and container carry it as a label, so a change of host is a replacement. */
+  readonly host: string;
   /** Prefix of the Docker object names (`<fleet>-<tenant>`). Default "agentpod". */
   readonly fleet?: string;
   /** Public host name; Traefik routes it to this gateway. */
@@ -82,8 +87,9 @@ export class TenantGateway extends pulumi.ComponentResource {
     const names = dockerNames(args.name, args.fleet ?? DEFAULT_FLEET);
     const child = { parent: this, provider: args.provider };
 
-    this.network = this.createNetwork(name, names.network, args, child);
-    this.dataVolume = this.createDataVolume(name, names.volume, args, child);
+    const data = args.prepareData(args.name, this);
+    this.network = this.createNetwork(name, names.network, args, { ...child, dependsOn: [data.ready] });
+    this.dataVolume = this.createDataVolume(name, names.volume, args, data, child);
     this.token = new GatewayToken(`${name}-token`, { rotation: args.tokenRotation ?? "" }, { parent: this });
     this.gatewayToken = this.token.value;
     const attachment = new ProxyAttachment(
@@ -105,13 +111,12 @@ export class TenantGateway extends pulumi.ComponentResource {
     // Its own bridge: tenants cannot reach each other; Docker isolates bridge networks from one another.
     return new docker.Network(
       `${name}-network`,
-      { name: networkName, driver: "bridge", labels: [{ label: "agentpod.tenant", value: args.name }] },
+      { name: networkName, driver: "bridge", labels: [{ label: "agentpod.tenant", value: args.name }, { label: HOST_LABEL, value: args.host }] },
       opts,
     );
   }
 
-  private createDataVolume(name: string, volumeName: string, args: TenantGatewayArgs, opts: pulumi.CustomResourceOptions) {
-    const data = args.prepareData(args.name, this);
+  private createDataVolume(name: string, volumeName: string, args: TenantGatewayArgs, data: { path: string; ready: pulumi.Resource }, opts: pulumi.CustomResourceOptions) {
     const bind = { driver: "local", driverOpts: { type: "none", o: "bind", device: data.path } };
     return new docker.Volume(
       `${name}-data`,
@@ -172,7 +177,7 @@ export class TenantGateway extends pulumi.ComponentResource {
         memorySwap: memoryMb, // equal to memory: no swap
         cpus: dockerCpus(args.plan.cpus),
         envs: pulumi.secret(envs),
-        labels: Object.entries({ ...labels, "agentpod.tenant": args.name, [FLEET_LABEL]: args.fleet ?? DEFAULT_FLEET }).map(([label, value]) => ({ label, value })),
+        labels: Object.entries({ ...labels, "agentpod.tenant": args.name, [HOST_LABEL]: args.host, [FLEET_LABEL]: args.fleet ?? DEFAULT_FLEET }).map(([label, value]) => ({ label, value })),
         networksAdvanced: [{ name: this.network.name }],
         volumes: [{ volumeName: this.dataVolume.name, containerPath: GATEWAY_STATE_DIR }],
         uploads: [{ file: GATEWAY_CONFIG_PATH, content: config }],

@@ -37,6 +37,9 @@ export const exportTenantDataScript = (tenant: string) => `set -eu; tar -C ${TEN
 export const importTenantDataScript = (tenant: string) =>
   `set -eu; mkdir -p ${TENANT_DATA_ROOT}; if [ -e ${tenantDataDir(tenant)} ]; then echo "${tenantDataDir(tenant)} exists" >&2; exit ${FOREIGN_DATA_EXIT}; fi; tar -C ${TENANT_DATA_ROOT} --numeric-owner -xpf -`;
 
-/** A digest of a tenant's data (paths, sizes, owners and contents), to prove a copy equal to its source. */
+/**
+ * A digest of a tenant's data (paths, types, sizes of files, owners, modes and contents), to prove a copy equal to
+ * its source. Directory sizes are left out: they depend on the filesystem's history, not on the data.
+ */
 export const digestTenantDataScript = (tenant: string) =>
-  `set -eu; cd ${TENANT_DATA_ROOT}; find ${tenant} -printf '%P %s %U %m\\n' | sort | sha256sum | cut -c1-64; find ${tenant} -type f -print0 | sort -z | xargs -0 -r cat | sha256sum | cut -c1-64`;
+  `set -eu; cd ${TENANT_DATA_ROOT}; { find ${tenant} -type f -printf '%P f %s %U %m\\n' -o -printf '%P %y %U %m\\n'; } | sort | sha256sum | cut -c1-64; find ${tenant} -type f -print0 | sort -z | xargs -0 -r cat | sha256sum | cut -c1-64`;

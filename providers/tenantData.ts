@@ -62,7 +62,8 @@ const tenantDataProvider: pulumi.dynamic.ResourceProvider<DataInputs> = {
     const previousHost = (olds as Partial<DataInputs>).host;
     if (previousHost && previousHost !== news.host && news.movedFrom !== previousHost) {
       failures.push({ property: "host", reason: moveRefusal(news.tenant, previousHost, news.host, news.stack) });
-    } else if (!previousHost && !news.adopt && news.shell && !JSON.stringify(news.shell).includes(UNKNOWN)) {
+    } else if (!previousHost && !news.adopt && !news.movedFrom && news.shell && !JSON.stringify(news.shell).includes(UNKNOWN)) {
+      // (A replacement is checked again without its old inputs: a sanctioned move lands here with data just copied.)
       // Early warning in the preview. A host that does not answer yet (a new server) cannot hold data; create checks again.
       const probe = await runOnHost(news.shell, probeTenantDataScript(news.tenant), { timeoutMs: 30_000 });
       const bytes = probe.code === 0 ? probe.stdout.trim() : "";

@@ -199,6 +199,7 @@ function buildTenants(
     const host = hosts.get(tenant.host)!;
     const gateway = new TenantGateway(tenant.name, {
       name: tenant.name,
+      host: tenant.host,
       domain: tenant.domain,
       image: tenant.image,
       plan: tenant.plan,
