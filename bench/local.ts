@@ -59,7 +59,7 @@ async function main() {
   removeFleetObjects(FLEET);
   if (!isPortFree(PORT)) throw new Error(`port ${PORT} is in use`);
   const fleet = createLocalFleet({ fleet: FLEET, port: PORT });
-  const answers = (tenant: string) => waitFor(`${tenant} through Traefik`, async () => ((await getVia(PORT, `${tenant}.localhost`, "/healthz")).status === 200 ? true : undefined), 300_000);
+  const answers = (tenant: string) => waitFor(`${tenant} through Traefik`, async () => ((await getVia(PORT, `${tenant}.localhost`, "/healthz", fleet.address("local"))).status === 200 ? true : undefined), 300_000);
   const upUntilAnswers = async (tenants: string[], newTenant: string) => {
     fleet.writeTenants(fleetYaml(tenants));
     const start = performance.now();

@@ -1,22 +1,11 @@
 /**
  * The local target on the real engine: bin/agentpod drives the real Pulumi engine and Docker provider, requests go
- * through the real Traefik to real OpenClaw gateways. Each test builds on the previous one (one fleet, in order).
- * The fleet uses its own prefix ("e2e") and port, so it runs beside a developer's own local stack.
+ * through the real Traefik of each local server to real OpenClaw gateways. Two hosts, as tenants.local.yaml has.
+ * Each test builds on the previous one (one fleet, in order). The fleet uses its own prefix ("e2e") and port, so
+ * it runs beside a developer's own local stack.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import {
-  createLocalFleet,
-  docker,
-  execIn,
-  getVia,
-  handshake,
-  inspect,
-  isPortFree,
-  removeFleetObjects,
-  stepsOf,
-  waitFor,
-  type LocalFleet,
-} from "../support/localFleet";
+import { createLocalFleet, docker, getVia, handshake, isPortFree, removeFleetObjects, stepsOf, waitFor, type LocalFleet } from "../support/localFleet";
 
 const FLEET = "e2e";
 const PORT = 18080;
@@ -25,28 +14,38 @@ const tenantsFile = (tenants: string) => `
 defaults:
   image: agentpod/openclaw:2026.9.6
 hosts:
-  - name: local
+  - name: local-a
+    location: fsn1
+    serverType: ccx33
+  - name: local-b
     location: fsn1
     serverType: ccx33
 tenants:
 ${tenants}`;
 
 const THREE = `  - name: alpha
-    host: local
+    host: local-a
   - name: bravo
-    host: local
+    host: local-a
   - name: charlie
-    host: local
+    host: local-b
 `;
+const HOSTS = ["local-a", "local-b"];
+const HOST_OF: Record<string, string> = { alpha: "local-a", bravo: "local-a", charlie: "local-b", delta: "local-b" };
 
 let fleet: LocalFleet;
 let tokens: Record<string, string> = {};
-let proxyBefore: { id: string; started: string };
+let proxyBefore: Record<string, { id: string; started: string }>;
 
 const host = (tenant: string) => `${tenant}.localhost`;
+const address = (tenant: string) => fleet.address(HOST_OF[tenant]!);
+const inspect = (tenant: string, format: string) => fleet.docker(HOST_OF[tenant]!, ["inspect", `${FLEET}-${tenant}`, "--format", format], { allowFailure: true });
+const execIn = (container: string, script: string) => fleet.execIn(HOST_OF[container.slice(FLEET.length + 1)]!, container, script);
 const changedSteps = (json: string) => stepsOf(json).filter((s) => s.op !== "same");
-const ready = (tenant: string) => waitFor(`${tenant} ready through Traefik`, async () => ((await getVia(PORT, host(tenant), "/readyz")).status === 200 ? true : undefined), 180_000);
-const proxyState = () => ({ id: inspect(`${FLEET}-traefik`, "{{.Id}}"), started: inspect(`${FLEET}-traefik`, "{{.State.StartedAt}}") });
+const ready = (tenant: string) =>
+  waitFor(`${tenant} ready through Traefik`, async () => ((await getVia(PORT, host(tenant), "/readyz", address(tenant))).status === 200 ? true : undefined), 180_000);
+const proxyState = () =>
+  Object.fromEntries(HOSTS.map((h) => [h, { id: fleet.docker(h, ["inspect", `${FLEET}-traefik`, "--format", "{{.Id}}"]), started: fleet.docker(h, ["inspect", `${FLEET}-traefik`, "--format", "{{.State.StartedAt}}"]) }]));
 const readTokens = () => JSON.parse(fleet.agentpod(["outputs", "--show-secrets"]).stdout).gatewayTokens as Record<string, string>;
 
 beforeAll(() => {
@@ -69,33 +68,35 @@ describe("local fleet on the real engine", () => {
     for (const tenant of ["alpha", "bravo", "charlie"]) {
       // Healthy containers get their route once Traefik sees the health event: allow it a moment.
       const health = await waitFor(`${tenant} /healthz through Traefik`, async () => {
-        const answer = await getVia(PORT, host(tenant), "/healthz");
+        const answer = await getVia(PORT, host(tenant), "/healthz", address(tenant));
         return answer.status === 200 ? answer : undefined;
       }, 30_000);
       expect(JSON.parse(health.body)).toMatchObject({ ok: true });
-      expect(inspect(`${FLEET}-${tenant}`, "{{.State.Health.Status}}")).toBe("healthy");
+      expect(inspect(tenant, "{{.State.Health.Status}}")).toBe("healthy");
     }
-    expect((await getVia(PORT, "nobody.localhost", "/healthz")).status).toBe(404);
+    expect((await getVia(PORT, "nobody.localhost", "/healthz", address("alpha"))).status).toBe(404);
+    // Each host's proxy routes its own tenants only.
+    expect((await getVia(PORT, host("charlie"), "/healthz", address("alpha"))).status).toBe(404);
 
     tokens = readTokens();
     expect(Object.keys(tokens).sort()).toEqual(["alpha", "bravo", "charlie"]);
     expect(new Set(Object.values(tokens)).size).toBe(3);
     for (const tenant of ["alpha", "bravo", "charlie"]) {
       await ready(tenant);
-      const own = await handshake(PORT, host(tenant), tokens[tenant]!);
+      const own = await handshake(PORT, host(tenant), tokens[tenant]!, address(tenant));
       expect(own, tenant).toEqual({ challenge: true, ok: true, outcome: "hello-ok" });
     }
-    const foreign = await handshake(PORT, host("alpha"), tokens.bravo!);
+    const foreign = await handshake(PORT, host("alpha"), tokens.bravo!, address("alpha"));
     expect(foreign.challenge).toBe(true);
     expect(foreign.ok).toBe(false);
     expect(foreign.outcome).toMatch(/AUTH_TOKEN_MISMATCH|1008/);
 
     // Hardening as docker sees it.
-    expect(inspect(`${FLEET}-alpha`, "{{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}} {{.HostConfig.Init}} {{.HostConfig.PidsLimit}} {{.Config.User}}")).toBe(
+    expect(inspect("alpha", "{{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}} {{.HostConfig.Init}} {{.HostConfig.PidsLimit}} {{.Config.User}}")).toBe(
       "[ALL] [no-new-privileges:true] true 512 1000:1000",
     );
     proxyBefore = proxyState();
-    expect(proxyBefore.id).not.toBe("");
+    expect(Object.values(proxyBefore).every((p) => p.id !== "")).toBe(true);
   });
 
   test("a second preview right after `up` shows no change (no perpetual diff that would restart tenants)", () => {
@@ -104,52 +105,52 @@ describe("local fleet on the real engine", () => {
 
   test("b. a plan change alters only that tenant, in the preview and for real, and its data survives", async () => {
     execIn(`${FLEET}-alpha`, "echo kept-across-plan-change > /home/node/.openclaw/e2e-marker");
-    fleet.writeTenants(tenantsFile(THREE.replace("  - name: alpha\n    host: local\n", "  - name: alpha\n    host: local\n    plan: pro\n")));
+    fleet.writeTenants(tenantsFile(THREE.replace("  - name: alpha\n    host: local-a\n", "  - name: alpha\n    host: local-a\n    plan: pro\n")));
     const changed = changedSteps(fleet.agentpod(["preview", "--json"]).stdout);
     expect(changed.length).toBeGreaterThan(0);
     expect(changed.every((s) => s.name.startsWith("alpha-")), JSON.stringify(changed)).toBe(true);
     expect(changed.map((s) => s.name)).toContain("alpha-gateway");
 
     fleet.agentpod(["up", "--yes"]);
-    expect(inspect(`${FLEET}-alpha`, "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}")).toBe(`${4 * 1024 ** 3} 2000000000 1024`);
-    expect(inspect(`${FLEET}-bravo`, "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}")).toBe(`${2 * 1024 ** 3} 1000000000`);
+    expect(inspect("alpha", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}")).toBe(`${4 * 1024 ** 3} 2000000000 1024`);
+    expect(inspect("bravo", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}")).toBe(`${2 * 1024 ** 3} 1000000000`);
     expect(execIn(`${FLEET}-alpha`, "cat /home/node/.openclaw/e2e-marker").trim()).toBe("kept-across-plan-change");
-    await waitFor("alpha /healthz after the plan change", async () => ((await getVia(PORT, host("alpha"), "/healthz")).status === 200 ? true : undefined), 30_000);
+    await waitFor("alpha /healthz after the plan change", async () => ((await getVia(PORT, host("alpha"), "/healthz", address("alpha"))).status === 200 ? true : undefined), 30_000);
   });
 
   test("c. adding a tenant creates only its resources, and it answers", async () => {
-    const four = THREE.replace("  - name: alpha\n    host: local\n", "  - name: alpha\n    host: local\n    plan: pro\n") + "  - name: delta\n    host: local\n";
+    const four = THREE.replace("  - name: alpha\n    host: local-a\n", "  - name: alpha\n    host: local-a\n    plan: pro\n") + "  - name: delta\n    host: local-b\n";
     fleet.writeTenants(tenantsFile(four));
     const changed = changedSteps(fleet.agentpod(["preview", "--json"]).stdout);
     expect(changed.length).toBeGreaterThan(0);
     expect(changed.every((s) => s.op === "create" && (s.name === "delta" || s.name.startsWith("delta-"))), JSON.stringify(changed)).toBe(true);
     fleet.agentpod(["up", "--yes"]);
-    await waitFor("delta /healthz through Traefik", async () => ((await getVia(PORT, host("delta"), "/healthz")).status === 200 ? true : undefined), 30_000);
+    await waitFor("delta /healthz through Traefik", async () => ((await getVia(PORT, host("delta"), "/healthz", address("delta"))).status === 200 ? true : undefined), 30_000);
   });
 
-  test("d. removing a tenant removes its container and network and keeps its volume and data", async () => {
+  test("d. removing a tenant removes its container and network and keeps its data on the host's data volume", async () => {
     execIn(`${FLEET}-charlie`, "echo charlie-data > /home/node/.openclaw/e2e-marker");
-    const withoutCharlie = THREE.replace("  - name: alpha\n    host: local\n", "  - name: alpha\n    host: local\n    plan: pro\n").replace("  - name: charlie\n    host: local\n", "") + "  - name: delta\n    host: local\n";
+    const withoutCharlie =
+      THREE.replace("  - name: alpha\n    host: local-a\n", "  - name: alpha\n    host: local-a\n    plan: pro\n").replace("  - name: charlie\n    host: local-b\n", "") + "  - name: delta\n    host: local-b\n";
     fleet.writeTenants(tenantsFile(withoutCharlie));
     fleet.agentpod(["up", "--yes"]);
-    expect(docker(["ps", "-a", "-q", "--filter", `name=^${FLEET}-charlie$`])).toBe("");
-    expect(docker(["network", "ls", "-q", "--filter", `name=^${FLEET}-charlie$`])).toBe("");
-    expect(docker(["volume", "ls", "-q", "--filter", `name=^${FLEET}-charlie-data$`])).toBe(`${FLEET}-charlie-data`);
-    const data = docker(["run", "--rm", "-v", `${FLEET}-charlie-data:/data:ro`, "--entrypoint", "cat", "agentpod/debian-base:bookworm", "/data/e2e-marker"]);
-    expect(data).toBe("charlie-data");
-    expect((await getVia(PORT, host("charlie"), "/healthz")).status).toBe(404);
+    expect(fleet.docker("local-b", ["ps", "-a", "-q", "--filter", `name=^${FLEET}-charlie$`])).toBe("");
+    expect(fleet.docker("local-b", ["network", "ls", "-q", "--filter", `name=^${FLEET}-charlie$`])).toBe("");
+    expect(docker(["exec", `${FLEET}-host-local-b`, "cat", "/mnt/agentpod/tenants/charlie/e2e-marker"])).toBe("charlie-data");
+    expect((await getVia(PORT, host("charlie"), "/healthz", address("charlie"))).status).toBe(404);
+    expect((await getVia(PORT, host("delta"), "/healthz", address("delta"))).status).toBe(200);
   });
 
   test("e. reordering and reformatting the tenants file previews no change", () => {
     fleet.writeTenants(`# Same fleet, reordered and reformatted, with comments.
 tenants:
-  - {name: delta, host: local}     # newest
+  - {name: delta, host: local-b}     # newest
   - name: bravo
-    host: local
-  - host: local
+    host: local-a
+  - host: local-a
     name: alpha
     plan: pro
-hosts: [{name: local, serverType: ccx33, location: fsn1}]
+hosts: [{name: local-b, serverType: ccx33, location: fsn1}, {name: local-a, serverType: ccx33, location: fsn1}]
 defaults: {image: "agentpod/openclaw:2026.9.6"}
 `);
     const changed = changedSteps(fleet.agentpod(["preview", "--json"]).stdout);
@@ -157,8 +158,9 @@ defaults: {image: "agentpod/openclaw:2026.9.6"}
   });
 
   test("bad input: the engine refuses the file with every problem at file:line:column, and nothing changes", () => {
-    const containersBefore = docker(["ps", "-q", "--no-trunc", "--filter", `name=^${FLEET}-`]).split("\n").sort();
-    fleet.writeTenants(tenantsFile("  - name: alpha\n    host: local\n    plan: prro\n  - name: Bravo\n    host: local\n"));
+    const containers = () => HOSTS.flatMap((h) => fleet.docker(h, ["ps", "-q", "--no-trunc"]).split("\n")).sort();
+    const containersBefore = containers();
+    fleet.writeTenants(tenantsFile("  - name: alpha\n    host: local-a\n    plan: prro\n  - name: Bravo\n    host: local-a\n"));
     for (const command of [["preview"], ["up", "--yes"]]) {
       const result = fleet.agentpod(command, { allowFailure: true });
       expect(result.status, command.join(" ")).toBe(1);
@@ -166,14 +168,14 @@ defaults: {image: "agentpod/openclaw:2026.9.6"}
       expect(result.stderr).toMatch(/tenants\.yaml:\d+:\d+ tenants\[0\]\.plan: unknown plan "prro"\. Did you mean "pro"\?/);
       expect(result.stderr).toMatch(/tenants\.yaml:\d+:\d+ tenants\[1\]\.name: must be a DNS label/);
     }
-    expect(docker(["ps", "-q", "--no-trunc", "--filter", `name=^${FLEET}-`]).split("\n").sort()).toEqual(containersBefore);
-    fleet.writeTenants(tenantsFile("  - { name: delta, host: local }\n  - { name: bravo, host: local }\n  - { name: alpha, host: local, plan: pro }\n"));
+    expect(containers()).toEqual(containersBefore);
+    fleet.writeTenants(tenantsFile("  - { name: delta, host: local-b }\n  - { name: bravo, host: local-a }\n  - { name: alpha, host: local-a, plan: pro }\n"));
     expect(changedSteps(fleet.agentpod(["preview", "--json"]).stdout)).toEqual([]);
   });
 
   test("f. tenant A cannot reach tenant B's gateway", () => {
-    const bravoIp = inspect(`${FLEET}-bravo`, `{{(index .NetworkSettings.Networks "${FLEET}-bravo").IPAddress}}`);
-    const alphaIp = inspect(`${FLEET}-alpha`, `{{(index .NetworkSettings.Networks "${FLEET}-alpha").IPAddress}}`);
+    const bravoIp = inspect("bravo", `{{(index .NetworkSettings.Networks "${FLEET}-bravo").IPAddress}}`);
+    const alphaIp = inspect("alpha", `{{(index .NetworkSettings.Networks "${FLEET}-alpha").IPAddress}}`);
     expect(bravoIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     const probe = (url: string) =>
       execIn(
@@ -189,11 +191,13 @@ defaults: {image: "agentpod/openclaw:2026.9.6"}
     expect(proxyState()).toEqual(proxyBefore);
   });
 
-  test("h. destroy removes the fleet, keeps the data volumes and says so", () => {
+  test("h. destroy removes the fleet and its servers, keeps the hosts' data volumes with every tenant's data, and says so", () => {
     const destroyed = fleet.agentpod(["destroy", "--yes"]);
-    expect(destroyed.stdout).toMatch(/Retained data volumes.*e2e-alpha-data/s);
-    expect(docker(["ps", "-a", "-q", "--filter", `name=^${FLEET}-`])).toBe("");
-    const volumes = docker(["volume", "ls", "-q", "--filter", `name=^${FLEET}-`]).split("\n").sort();
-    expect(volumes).toEqual([`${FLEET}-alpha-data`, `${FLEET}-bravo-data`, `${FLEET}-charlie-data`, `${FLEET}-delta-data`]);
+    expect(destroyed.stdout).toMatch(/Retained \(protected, still in the stack\): local-a-data, local-b-data/);
+    expect(docker(["ps", "-a", "-q", "--filter", `name=^${FLEET}-host-`])).toBe("");
+    const volumes = docker(["volume", "ls", "-q", "--filter", `name=^${FLEET}-host-`]).split("\n").sort();
+    expect(volumes).toEqual([`${FLEET}-host-local-a-data`, `${FLEET}-host-local-b-data`]);
+    const data = docker(["run", "--rm", "-v", `${FLEET}-host-local-b-data:/data:ro`, "--entrypoint", "ls", "agentpod/debian-base:bookworm", "/data/tenants"]);
+    expect(data.split("\n").sort()).toEqual(["charlie", "delta"]);
   });
 });

@@ -8,6 +8,7 @@ import * as http from "node:http";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import WebSocket from "ws";
+import { defaultHostAddress, localServerEndpoint } from "../../fleet/localServers";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 const AGENTPOD = path.join(REPO, "bin", "agentpod");
@@ -17,6 +18,14 @@ export interface LocalFleet {
   stack: string;
   fleet: string;
   port: number;
+  /** The Docker endpoint of a host's own engine (its local server). */
+  engine(host: string): string;
+  /** The loopback address where a host's proxy listens. */
+  address(host: string): string;
+  /** The docker CLI on a host's own engine. */
+  docker(host: string, args: string[], options?: { allowFailure?: boolean }): string;
+  /** A shell command inside a container on a host's engine. */
+  execIn(host: string, container: string, script: string): string;
   writeTenants(yaml: string): void;
   agentpod(args: string[], options?: { allowFailure?: boolean }): { status: number; stdout: string; stderr: string };
   dispose(): void;
@@ -46,6 +55,10 @@ export function createLocalFleet(options: { fleet: string; port: number; stack?:
     stack,
     fleet: options.fleet,
     port: options.port,
+    engine: (host) => localServerEndpoint(options.fleet, host),
+    address: (host) => defaultHostAddress(host),
+    docker: (host, args, dockerOptions) => docker(["--host", localServerEndpoint(options.fleet, host), ...args], dockerOptions),
+    execIn: (host, container, script) => execFileSync("docker", ["--host", localServerEndpoint(options.fleet, host), "exec", container, "sh", "-c", script], { encoding: "utf8" }),
     writeTenants: (yaml) => writeFileSync(path.join(dir, "tenants.yaml"), yaml),
     agentpod(args, { allowFailure = false } = {}) {
       const result = spawnSync(AGENTPOD, [...args, "--stack", stack, "--project", dir], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 });
@@ -65,22 +78,23 @@ export function docker(args: string[], options: { allowFailure?: boolean } = {})
 
 export const inspect = (name: string, format: string) => docker(["inspect", name, "--format", format], { allowFailure: true });
 
-/** Removes every container, network and volume of a fleet prefix: the suite starts and ends clean. */
+/**
+ * Removes a fleet prefix's local servers with their disks and data volumes (everything on their engines goes with
+ * them), from this machine's engine: the suite starts and ends clean.
+ */
 export function removeFleetObjects(fleet: string): void {
   const ids = (kind: string, filter: string[]) => docker([kind, "ls", "-q", ...filter], { allowFailure: true }).split("\n").filter(Boolean);
-  const containers = ids("container", ["-a", "--filter", `name=^${fleet}-`]);
+  const containers = ids("container", ["-a", "--filter", `name=^${fleet}-host-`]);
   if (containers.length) docker(["rm", "-f", ...containers], { allowFailure: true });
-  const networks = ids("network", ["--filter", `name=^${fleet}-`]);
-  if (networks.length) docker(["network", "rm", ...networks], { allowFailure: true });
-  const volumes = ids("volume", ["--filter", `name=^${fleet}-`]);
+  const volumes = ids("volume", ["--filter", `name=^${fleet}-host-`]);
   if (volumes.length) docker(["volume", "rm", "-f", ...volumes], { allowFailure: true });
 }
 
-/** An HTTP GET through Traefik with the given host name, like a browser on http://<host>:<port>. */
-export function getVia(port: number, host: string, pathname: string): Promise<{ status: number; body: string }> {
+/** An HTTP GET through a host's Traefik with the given host name, like a browser on http://<host>:<port>. */
+export function getVia(port: number, host: string, pathname: string, address = "127.0.0.1"): Promise<{ status: number; body: string }> {
   // node:http, not fetch: fetch does not let a caller set the Host header.
   return new Promise((resolve) => {
-    const request = http.get({ host: "127.0.0.1", port, path: pathname, headers: { host: `${host}:${port}` }, timeout: 10_000 }, (response) => {
+    const request = http.get({ host: address, port, path: pathname, headers: { host: `${host}:${port}` }, timeout: 10_000 }, (response) => {
       let body = "";
       response.setEncoding("utf8");
       response.on("data", (chunk: string) => (body += chunk));
@@ -112,11 +126,11 @@ export interface HandshakeResult {
  * The gateway's WebSocket handshake through Traefik: wait for connect.challenge, send connect with a token, read
  * the answer (hello-ok, or an error such as AUTH_TOKEN_MISMATCH).
  */
-export function handshake(port: number, host: string, token: string): Promise<HandshakeResult> {
+export function handshake(port: number, host: string, token: string, address = "127.0.0.1"): Promise<HandshakeResult> {
   return new Promise((resolve, reject) => {
-    // <tenant>.localhost is loopback, whatever the machine's resolver says about it.
+    // <tenant>.localhost resolves to the host's own loopback address here, whatever the machine's resolver says.
     const lookup = (_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) =>
-      options?.all ? callback(null, [{ address: "127.0.0.1", family: 4 }]) : callback(null, "127.0.0.1", 4);
+      options?.all ? callback(null, [{ address, family: 4 }]) : callback(null, address, 4);
     const ws = new WebSocket(`ws://${host}:${port}/`, { lookup } as WebSocket.ClientOptions);
     let challenge = false;
     const timer = setTimeout(() => {
@@ -168,3 +182,37 @@ export function stepsOf(previewJson: string): Array<{ op: string; name: string; 
 
 export const isPortFree = (port: number) => spawnSync("bash", ["-c", `! (exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null`]).status === 0;
 export const execIn = (container: string, script: string) => execFileSync("docker", ["exec", container, "sh", "-c", script], { encoding: "utf8" });
+
+export interface ProbeTarget {
+  port: number;
+  host: string;
+  address: string;
+}
+
+/**
+ * Requests /healthz on each target every `intervalMs` until stopped (bounded by `maxMs`), and records every answer
+ * that is not 200: the "no failed request during the whole drill" check.
+ */
+export function probeLoop(targets: readonly ProbeTarget[], intervalMs = 250, maxMs = 20 * 60_000) {
+  let running = true;
+  const started = Date.now();
+  const failures: Array<{ at: number; host: string; status: number; body: string }> = [];
+  let requests = 0;
+  const loop = (async () => {
+    while (running && Date.now() - started < maxMs) {
+      const answers = await Promise.all(targets.map(async (t) => ({ t, answer: await getVia(t.port, t.host, "/healthz", t.address) })));
+      for (const { t, answer } of answers) {
+        requests++;
+        if (answer.status !== 200) failures.push({ at: Date.now() - started, host: t.host, status: answer.status, body: answer.body.slice(0, 200) });
+      }
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { requests, failures };
+    },
+  };
+}

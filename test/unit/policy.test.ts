@@ -279,7 +279,8 @@ describe("policy pack on the real engine", () => {
 
   test("the AgentPod program (local target) passes every policy", async () => {
     const stack = "local-policy";
-    const stackFile = readFileSync(path.join(PROJECT_DIR, "Pulumi.local.yaml"), "utf8").replace(/^encryptionsalt:.*$/m, "");
+    // Its own fleet prefix: the servers of a developer's own local stack may be running on this machine.
+    const stackFile = readFileSync(path.join(PROJECT_DIR, "Pulumi.local.yaml"), "utf8").replace(/^encryptionsalt:.*$/m, "").replace("config:\n", "config:\n  agentpod:fleet: policytest\n");
     const dir = projectDir({ [`Pulumi.${stack}.yaml`]: stackFile, "tenants.local.yaml": readFileSync(path.join(PROJECT_DIR, "tenants.local.yaml"), "utf8") });
     const run = await previewWithPolicies(() => agentpodProgram({ projectDir: dir }), { dir, stack });
     expect(run.lines).toEqual([]); // no violation, and no advisory "can't run during preview" either
