@@ -15,9 +15,14 @@ const A = "host-a";
 const B = "host-b";
 const PLACEMENT: Record<string, string> = { ant: A, bee: A, cat: B, dog: B };
 
+// Half a core per gateway: on this 2-core machine, gateways starting on one host must not starve the other host's
+// tenants (a real server has its own cores), or the probe loop would measure the machine, not the recovery.
 const tenantsFile = (placement: Record<string, string>) => `
 defaults:
   image: agentpod/openclaw:2026.9.6
+  plan: drill
+plans:
+  drill: { cpus: 0.5, memory: 2Gi }
 hosts:
   - { name: ${A}, location: fsn1, serverType: ccx33 }
   - { name: ${B}, location: fsn1, serverType: ccx33 }
@@ -100,8 +105,8 @@ describe("host loss, recovery and moves on the real engine", () => {
 
     const status = fleet.agentpod(["status"], { allowFailure: true });
     expect(status.status).toBe(1);
-    expect(status.stdout).toMatch(/cat\s+host-b\s+basic\s+down/);
-    expect(status.stdout).toMatch(/dog\s+host-b\s+basic\s+down/);
+    expect(status.stdout).toMatch(/cat\s+host-b\s+drill\s+down/);
+    expect(status.stdout).toMatch(/dog\s+host-b\s+drill\s+down/);
     expect(status.stdout).toContain(`host ${B} does not answer`);
     expect(status.stdout).toContain(`agentpod host replace ${B} --stack ${fleet.stack}`);
 

@@ -14,6 +14,7 @@ import { formatIssue } from "../../fleet/issues";
 import { loadFleet } from "../../fleet/validate";
 import { containerStatus, hostEndpoint, renderStatus, type TenantStatus } from "../../cli/status";
 import { domainOptionsFor } from "../../cli/shared";
+import { hostCommand } from "../../cli/host";
 import { tenantCommand } from "../../cli/tenant";
 import { GiB } from "../../fleet/catalog";
 import { parseSettings } from "../../fleet/settings";
@@ -287,10 +288,28 @@ describe.concurrent("tenant list, usage and help", () => {
 
 describe("usage and help, in process", () => {
   test.each([
+    [[], 2, /^agentpod host <subcommand>/],
+    [["rebuild", "b"], 2, /^agentpod: unknown host subcommand "rebuild"/],
+    [["replace"], 2, /^agentpod: missing <host>\n\nagentpod host replace <host>/],
+    [["replace", "b", "c"], 2, /^agentpod: unexpected argument "c"/],
+  ])("`host %s` is bad usage: exit status %i with the usage", async (args, status, message) => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      expect(await hostCommand(args)).toBe(status);
+      expect(String(error.mock.calls[0]?.[0])).toMatch(message);
+    } finally {
+      error.mockRestore();
+    }
+  });
+
+  test.each([
     [["frobnicate"], /^agentpod: unknown tenant subcommand "frobnicate"\n\nagentpod tenant <subcommand>/],
     [["add"], /^agentpod: missing <name>\n\nagentpod tenant add <name>/],
     [["set-plan", "acme"], /^agentpod: missing <plan>\n\nagentpod tenant set-plan/],
     [["move", "acme", "fsn1-b", "extra"], /^agentpod: unexpected argument "extra"\n\nagentpod tenant move/],
+    [["move", "acme", "fsn1-b", "--stack", "prod", "--file", "t.yaml"], /^agentpod: --file and --stack do not go together/],
+    [["purge"], /^agentpod: missing <name>\n\nagentpod tenant purge <name>/],
+    [["purge", "acme", "--force"], /^agentpod: Unknown option '--force'/],
   ])("`tenant %s` is bad usage: exit status 2 with the usage", async (args, message) => {
     const error = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
@@ -306,6 +325,7 @@ describe("usage and help, in process", () => {
     ["remove", /^agentpod tenant remove <name>/],
     ["set-plan", /^agentpod tenant set-plan <name> <plan>/],
     ["move", /^agentpod tenant move <name> <host>/],
+    ["purge", /^agentpod tenant purge <name> \[--host H\]/],
     ["list", /^agentpod tenant list \[--json\]/],
   ])("`tenant %s --help` prints its usage and exits 0", async (subcommand, usage) => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
