@@ -76,7 +76,8 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
     this.connection = { host: this.ipv4, user: "root", privateKey: args.deployPrivateKey };
     this.ready = new command.remote.Command(
       `${name}-ready`,
-      { connection: this.connection, create: this.dataVolume.linuxDevice.apply(renderReadinessScript), triggers: [this.server.id] },
+      // Runs again on a new server and when the volume grows (the script grows the filesystem).
+      { connection: this.connection, create: this.dataVolume.linuxDevice.apply(renderReadinessScript), triggers: [this.server.id, this.dataVolume.size] },
       { parent: this, dependsOn: [attachment] },
     );
     this.dockerHost = pulumi.interpolate`ssh://root@${this.ipv4}`;

@@ -30,8 +30,9 @@ export function renderCloudInit(): string {
 
 /**
  * The readiness gate's script, the same on every host: waits for cloud-init where there is one, makes sure the
- * persistent data volume is mounted at HOST_DATA_MOUNT (Hetzner: mounts it by its stable device id; a local
- * server has it attached by its engine and only checks), creates the tenant data root and waits for Docker.
+ * persistent data volume is mounted at HOST_DATA_MOUNT (Hetzner: mounts it by its stable device id and grows its
+ * filesystem to the volume's size; a local server has it attached by its engine and only checks), creates the
+ * tenant data root and waits for Docker.
  * Idempotent, so a re-run on an existing host changes nothing.
  */
 export function renderReadinessScript(volumeDevice?: string): string {
@@ -39,6 +40,8 @@ export function renderReadinessScript(volumeDevice?: string): string {
     ? [
         `grep -q ' ${HOST_DATA_MOUNT} ' /proc/mounts || mount -o discard,defaults ${volumeDevice} ${HOST_DATA_MOUNT}`,
         `grep -q '${volumeDevice}' /etc/fstab || echo '${volumeDevice} ${HOST_DATA_MOUNT} ext4 discard,nofail,defaults 0 0' >> /etc/fstab`,
+        // A grown hcloud volume (dataVolumeGb) is only a bigger device: grow its ext4 filesystem too, online.
+        `resize2fs ${volumeDevice} >/dev/null 2>&1 || { echo 'resize2fs ${volumeDevice} failed' >&2; exit 1; }`,
       ]
     : [`grep -q ' ${HOST_DATA_MOUNT} ' /proc/mounts || { echo 'the data volume is not mounted at ${HOST_DATA_MOUNT}' >&2; exit 1; }`];
   return [

@@ -159,6 +159,15 @@ describe("hosts", () => {
     expect(fleet.named("fsn1-a-server").inputs.userData).toContain("docker.io");
   });
 
+  test("the readiness gate grows the data volume's filesystem, and runs again when the volume grows", () => {
+    const ready = fleet.named("fsn1-a-ready").inputs;
+    const device = `/dev/disk/by-id/scsi-0HC_Volume_${"fsn1-a-data".length}`; // the mock volume's linuxDevice
+    expect(ready.create).toContain(`mount -o discard,defaults ${device} /mnt/agentpod`);
+    expect(ready.create).toContain(`resize2fs ${device}`);
+    // The trigger is the volume's size (and the server's id): a bigger dataVolumeGb re-runs the gate.
+    expect(ready.triggers).toEqual(["fsn1-a-server-id", 100]);
+  });
+
   test("every Docker resource goes through its own host's provider", () => {
     const docker = fleet.resources.filter((r) => r.type.startsWith("docker:index/"));
     expect(docker.length).toBeGreaterThan(0);
