@@ -137,12 +137,11 @@ const commands: Record<string, Handler> = {
       return 2;
     }
     const stack = await (await engine()).openStack({ stack: options.stack, ...projectOf(options) });
-    const { steps, onEvent } = (await engine()).stepCollector();
     // Protected resources (the hosts' data volumes) and what they need stay; everything else goes.
-    await stack.destroy({ onOutput: (out) => process.stdout.write(out), onEvent, excludeProtected: true });
-    const retained = (await stack.exportStack()).deployment?.resources?.filter((r: { protect?: boolean }) => r.protect) ?? [];
-    console.log(`\nagentpod: ${options.stack} destroyed (${steps.filter((s) => s.op === "delete").length} resources removed).`);
-    if (retained.length) console.log(`Retained (protected, still in the stack): ${retained.map((r: { urn: string }) => r.urn.split("::").pop()).join(", ")}`);
+    const result = await stack.destroy({ onOutput: (out) => process.stdout.write(out), excludeProtected: true });
+    const retained = ((await stack.exportStack()).deployment?.resources ?? []).filter((r: { protect?: boolean }) => r.protect).map((r: { urn: string }) => r.urn.split("::").pop()!);
+    console.log(`\nagentpod: ${options.stack} destroyed (${result.summary.resourceChanges?.delete ?? 0} resources removed).`);
+    if (retained.length) console.log(`Retained (protected, still in the stack): ${retained.sort().join(", ")}`);
     return 0;
   },
 
