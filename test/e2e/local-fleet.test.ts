@@ -10,7 +10,7 @@ import { createLocalFleet, docker, getVia, handshake, isPortFree, removeFleetObj
 const FLEET = "e2e";
 const PORT = 18080;
 
-const tenantsFile = (tenants: string) => `
+const tenantsFile = (tenants: string, plans = "") => `${plans}
 defaults:
   image: agentpod/openclaw:2026.9.6
 hosts:
@@ -118,6 +118,22 @@ describe("local fleet on the real engine", () => {
     await waitFor("alpha /healthz after the plan change", async () => ((await getVia(PORT, host("alpha"), "/healthz", address("alpha"))).status === 200 ? true : undefined), 30_000);
   });
 
+  test("b2. a memory-only plan change updates the running container in place: same container, same start time", async () => {
+    const withAlpha = (plan: string) => THREE.replace("  - name: alpha\n    host: local-a\n", `  - name: alpha\n    host: local-a\n    plan: ${plan}\n`);
+    const plans = "plans:\n  basic: { cpus: 1, memory: 2Gi }\n  pro: { cpus: 2, memory: 4Gi, pids: 1024 }\n  pro-xl: { cpus: 2, memory: 6Gi, pids: 1024 }\n";
+    const before = inspect("alpha", "{{.Id}} {{.State.StartedAt}}");
+    fleet.writeTenants(tenantsFile(withAlpha("pro-xl"), plans));
+    const changed = changedSteps(fleet.agentpod(["preview", "--json"]).stdout);
+    expect(changed.map((s) => [s.op, s.name])).toEqual([["update", "alpha-gateway"]]);
+    fleet.agentpod(["up", "--yes"]);
+    expect(inspect("alpha", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}")).toBe(`${6 * 1024 ** 3} 2000000000`);
+    expect(inspect("alpha", "{{.Id}} {{.State.StartedAt}}")).toBe(before);
+    expect((await getVia(PORT, host("alpha"), "/healthz", address("alpha"))).status).toBe(200);
+    fleet.writeTenants(tenantsFile(withAlpha("pro")));
+    fleet.agentpod(["up", "--yes"]);
+    expect(inspect("alpha", "{{.Id}} {{.State.StartedAt}} {{.HostConfig.Memory}}")).toBe(`${before} ${4 * 1024 ** 3}`);
+  });
+
   test("c. adding a tenant creates only its resources, and it answers", async () => {
     const four = THREE.replace("  - name: alpha\n    host: local-a\n", "  - name: alpha\n    host: local-a\n    plan: pro\n") + "  - name: delta\n    host: local-b\n";
     fleet.writeTenants(tenantsFile(four));
@@ -189,6 +205,28 @@ defaults: {image: "agentpod/openclaw:2026.9.6"}
 
   test("g. the proxy was neither replaced nor restarted by any of it", () => {
     expect(proxyState()).toEqual(proxyBefore);
+  });
+
+  test("a Traefik upgrade recreates only Traefik: no tenant container is touched, and every tenant answers again", async () => {
+    // A second tag of the same Traefik, pushed to the registry the servers pull from (a new version would do the same).
+    const upgraded = "agentpod/traefik:v3.7.15-e2e";
+    docker(["tag", "agentpod/traefik:v3.7.15", `127.0.0.1:5000/${upgraded}`]);
+    docker(["push", "--quiet", `127.0.0.1:5000/${upgraded}`]);
+    const tenants = ["alpha", "bravo", "delta"];
+    const before = Object.fromEntries(tenants.map((t) => [t, inspect(t, "{{.Id}} {{.State.StartedAt}}")]));
+    fleet.setConfig("traefikImage", upgraded);
+    const changed = changedSteps(fleet.agentpod(["preview", "--json"]).stdout);
+    // Traefik is replaced on each host, and each tenant's attachment to it follows the new container: nothing else.
+    expect(new Set(changed.map((s) => s.name.replace(/^(alpha|bravo|delta)-/, "<tenant>-").replace(/^local-[ab]-/, "<host>-")))).toEqual(
+      new Set(["<host>-proxy-traefik", "<tenant>-proxy-attachment"]),
+    );
+    fleet.agentpod(["up", "--yes"]);
+    for (const h of HOSTS) expect(fleet.docker(h, ["inspect", `${FLEET}-traefik`, "--format", "{{.Config.Image}}"])).toBe(upgraded);
+    for (const t of tenants) {
+      expect(inspect(t, "{{.Id}} {{.State.StartedAt}}"), t).toBe(before[t]);
+      await waitFor(`${t} through the new Traefik`, async () => ((await getVia(PORT, host(t), "/healthz", address(t))).status === 200 ? true : undefined), 30_000);
+    }
+    proxyBefore = proxyState();
   });
 
   test("h. destroy removes the fleet and its servers, keeps the hosts' data volumes with every tenant's data, and says so", () => {

@@ -27,6 +27,8 @@ export interface LocalFleet {
   /** A shell command inside a container on a host's engine. */
   execIn(host: string, container: string, script: string): string;
   writeTenants(yaml: string): void;
+  /** Sets (or replaces) one `agentpod:` setting in the stack file. */
+  setConfig(key: string, value: string): void;
   agentpod(args: string[], options?: { allowFailure?: boolean }): { status: number; stdout: string; stderr: string };
   dispose(): void;
 }
@@ -38,18 +40,16 @@ export function createLocalFleet(options: { fleet: string; port: number; stack?:
   symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));
   // The program runs inline (cli/engine.ts), so the project needs no main file of its own.
   writeFileSync(path.join(dir, "Pulumi.yaml"), "name: agentpod\nruntime: nodejs\n");
-  writeFileSync(
-    path.join(dir, `Pulumi.${stack}.yaml`),
-    [
-      "config:",
-      "  agentpod:target: local",
-      "  agentpod:tenantsFile: tenants.yaml",
-      `  agentpod:fleet: ${options.fleet}`,
-      `  agentpod:httpPort: "${options.port}"`,
-      "  agentpod:traefikImage: agentpod/traefik:v3.7.15",
-      "",
-    ].join("\n"),
-  );
+  const config: Record<string, string> = {
+    target: "local",
+    tenantsFile: "tenants.yaml",
+    fleet: options.fleet,
+    httpPort: `"${options.port}"`,
+    traefikImage: "agentpod/traefik:v3.7.15",
+  };
+  const writeStackFile = () =>
+    writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), ["config:", ...Object.entries(config).map(([key, value]) => `  agentpod:${key}: ${value}`), ""].join("\n"));
+  writeStackFile();
   return {
     dir,
     stack,
@@ -60,6 +60,10 @@ export function createLocalFleet(options: { fleet: string; port: number; stack?:
     docker: (host, args, dockerOptions) => docker(["--host", localServerEndpoint(options.fleet, host), ...args], dockerOptions),
     execIn: (host, container, script) => execFileSync("docker", ["--host", localServerEndpoint(options.fleet, host), "exec", container, "sh", "-c", script], { encoding: "utf8" }),
     writeTenants: (yaml) => writeFileSync(path.join(dir, "tenants.yaml"), yaml),
+    setConfig(key, value) {
+      config[key] = value;
+      writeStackFile();
+    },
     agentpod(args, { allowFailure = false } = {}) {
       const result = spawnSync(AGENTPOD, [...args, "--stack", stack, "--project", dir], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 });
       const out = { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
