@@ -4,14 +4,18 @@
  * back with their data and their gateway tokens. Tenants on other hosts are not touched.
  */
 import { ReplacementError, planHostReplacement, withoutResources, type StateResource } from "./replacementPlan";
-import { engineAnswers, hostEndpoint, openStackContext } from "./stackContext";
-import { CommandError, parseCommand, runCommand, type Handler } from "./shared";
+import { removeHost } from "../fleet/edit";
+import { formatBytes } from "../fleet/units";
+import { confirm, stackTenantsFile } from "./tenantData";
+import { engineAnswers, hostEndpoint, hostShell, openStackContext, tenantDataOn } from "./stackContext";
+import { CommandError, parseCommand, runCommand, writeTenantsFile, type Handler } from "./shared";
 
 const USAGE = {
   host: `agentpod host <subcommand> [options]
 
 Subcommands:
   replace <host> [--stack S] [--force]   recover a lost host: a new server, the same data volume, every tenant back
+  retire <host> [--stack S] [--yes]      take an empty host out of the fleet: its server is deleted, its volume kept
 
 Run \`agentpod host <subcommand> --help\` for details.
 Exit status: 0 success, 1 refused or failed (nothing changed when refused), 2 bad usage.`,
@@ -27,6 +31,14 @@ unchanged gateway tokens. Tenants on other hosts are not touched.
   --force          replace the host even though its engine answers (its containers are recreated)
 
 Hetzner: the server's delete protection is lifted for the replacement only; the hcloud volume stays protected.`,
+  retire: `agentpod host retire <host> [--stack local] [--project DIR] [--yes]
+
+Takes a host out of the fleet, safely. Refused while any tenant is declared on it or deployed there (move or remove
+them first), while its engine does not answer (nothing can be checked: replace it first), and while tenant data
+remains on its data volume (purge it: agentpod tenant purge <tenant> --host <host>). Then, after a confirmation
+(or --yes): lifts the protection of the host's server and data volume for this run, removes the host from the
+stack's tenants file and applies. The server is deleted; the data volume is retained (never deleted by AgentPod),
+with no tenant data on it: delete it yourself if you do not need it.`,
 } as const;
 
 const OPTIONS = { stack: { type: "string", short: "s", default: "local" }, project: { type: "string" }, force: { type: "boolean" } } as const;
@@ -84,16 +96,62 @@ async function replace(args: string[]): Promise<number> {
   return 0;
 }
 
+async function retire(args: string[]): Promise<number> {
+  const parsed = parseCommand(args, { stack: OPTIONS.stack, project: OPTIONS.project, yes: { type: "boolean", short: "y" } }, USAGE.retire, { names: ["host"] });
+  if (!parsed) return 0;
+  const host = parsed.positionals[0]!;
+  const stackName = parsed.values.stack as string;
+  const context = await openStackContext(stackName, parsed.values.project as string | undefined);
+  if (!(host in context.hosts)) throw new CommandError(`host "${host}" is not a host of stack ${stackName}; nothing was changed`);
+  const tenants = stackTenantsFile(context);
+  if (!tenants.fleet) throw new CommandError(`${tenants.display} has problems: fix them first (agentpod preview shows them); nothing was changed`);
+  if (!tenants.fleet.hosts.some((h) => h.name === host)) {
+    throw new CommandError(`host ${host} is no longer in ${tenants.display} but is still in the stack: put its entry back and run \`agentpod host retire ${host} --stack ${stackName}\`; nothing was changed`);
+  }
+  const declared = tenants.fleet.tenants.filter((t) => t.host === host).map((t) => t.name);
+  const deployed = Object.entries(context.tenants).filter(([, t]) => t.host === host).map(([name]) => name);
+  const remaining = [...new Set([...declared, ...deployed])].sort();
+  if (remaining.length > 0) {
+    throw new CommandError(`host ${host} still has tenants (${remaining.join(", ")}): move them (agentpod tenant move <tenant> <host> --stack ${stackName}) or remove them and apply first; nothing was changed`);
+  }
+  const endpoint = hostEndpoint(context.settings, host, context.hosts);
+  const alive = endpoint ? await engineAnswers(endpoint) : { ok: false, detail: "no address" };
+  const shell = hostShell(context, host);
+  const data = alive.ok && shell ? await tenantDataOn(shell) : undefined;
+  if (!data) throw new CommandError(`host ${host} does not answer (${alive.detail}): whether it holds tenant data cannot be checked. Replace it first (agentpod host replace ${host} --stack ${stackName}); nothing was changed`);
+  if (data.size > 0) {
+    const list = [...data].map(([tenant, bytes]) => `  ${tenant} (${formatBytes(bytes)}): agentpod tenant purge ${tenant} --host ${host} --stack ${stackName}`);
+    throw new CommandError(`host ${host} still holds tenant data; purge it (or move it) first; nothing was changed:\n${list.join("\n")}`);
+  }
+  if (!parsed.values.yes && !(await confirm(`Delete the server of host ${host} (its data volume is kept)?`))) {
+    throw new CommandError("not confirmed: nothing was changed (pass --yes to retire without a question)");
+  }
+  const resources = ((await context.stack.exportStack()).deployment?.resources ?? []) as StateResource[];
+  const guarded = resources.filter((r) => r.protect && (r.urn.endsWith(`::${host}-server`) || r.urn.endsWith(`::${host}-data`))).map((r) => r.urn);
+  const { openStack } = await import("./engine");
+  const print = (out: string) => process.stdout.write(out);
+  if (guarded.length > 0) {
+    // Protection off for this host's server and volume alone (the volume stays retainOnDelete: it is never deleted).
+    const releasing = await openStack({ stack: stackName, projectDir: context.projectDir, operation: { retireHosts: [host] } });
+    await releasing.up({ onOutput: print, target: guarded });
+  }
+  const edit = removeHost(tenants.text, host, tenants.options);
+  if (!edit.ok) throw new CommandError(edit.message, edit.issues);
+  writeTenantsFile({ path: tenants.file, display: tenants.display }, edit.text);
+  await (await openStack({ stack: stackName, projectDir: context.projectDir })).up({ onOutput: print });
+  console.log(`\nagentpod: host ${host} retired and removed from ${tenants.display}: its server is deleted; its data volume is retained (empty of tenant data)`);
+  return 0;
+}
+
 export const hostCommand: Handler = async (args) => {
   const [name, ...rest] = args;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     (name === undefined ? console.error : console.log)(USAGE.host);
     return name === undefined ? 2 : 0;
   }
-  if (name !== "replace") {
-    console.error(`agentpod: unknown host subcommand "${name}"\n\n${USAGE.host}`);
-    return 2;
-  }
-  return runCommand(USAGE.replace, () => replace(rest));
+  if (name === "replace") return runCommand(USAGE.replace, () => replace(rest));
+  if (name === "retire") return runCommand(USAGE.retire, () => retire(rest));
+  console.error(`agentpod: unknown host subcommand "${name}"\n\n${USAGE.host}`);
+  return 2;
 };
 

@@ -21,7 +21,7 @@ import { dockerAt, engineAnswers, hostEndpoint, hostShell, openStackContext, typ
 import { CommandError, domainOptionsFor, writeTenantsFile } from "./shared";
 
 /** The stack's tenants file: its path and its tenants as the stack resolves them. */
-function stackTenantsFile(context: StackContext) {
+export function stackTenantsFile(context: StackContext) {
   const file = path.resolve(context.projectDir, context.settings.tenantsFile);
   if (!existsSync(file)) throw new CommandError(`${context.settings.tenantsFile} (the tenants file of stack ${context.stackName}) not found in ${context.projectDir}`);
   const text = readFileSync(file, "utf8");
@@ -177,7 +177,7 @@ while the tenant is declared on that host or still deployed there. Asks for conf
   --host <host>    the host holding the data (default: the one host that has data of that name)
   --yes            do not ask`;
 
-async function confirm(question: string): Promise<boolean> {
+export async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
   const prompt = createInterface({ input: process.stdin, output: process.stdout });
   const answer = await prompt.question(`${question} [y/N] `);

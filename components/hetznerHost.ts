@@ -30,6 +30,8 @@ export interface HetznerHostArgs {
    * protection for that run, so the engine may delete the dead server and create its successor (same name).
    */
   readonly releaseServer?: boolean;
+  /** Set only by `agentpod host retire`: the data volume loses its protection for that run (it stays retained). */
+  readonly releaseVolume?: boolean;
 }
 
 const SSH_OPTIONS = [
@@ -146,8 +148,9 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
     return new hcloud.Volume(
       `${name}-data`,
       { name: `agentpod-${name}-data`, size: args.dataVolumeGb ?? 50, location: args.location, format: "ext4", deleteProtection: true },
-      // A location change would replace it with an empty volume; the data outlives servers by design.
-      { parent: this, protect: true, retainOnDelete: true, ignoreChanges: ["location", "format"] },
+      // A location change would replace it with an empty volume; the data outlives servers by design. Retired with
+      // its host, it is only forgotten (retainOnDelete), and Hetzner's delete protection stays on.
+      { parent: this, protect: !args.releaseVolume, retainOnDelete: true, ignoreChanges: ["location", "format"] },
     );
   }
 }

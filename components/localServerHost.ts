@@ -30,6 +30,8 @@ export interface LocalServerHostArgs {
   readonly image?: string;
   /** Stack name, for the commands refusals print. */
   readonly stack: string;
+  /** Set only by `agentpod host retire`: the data volume loses its protection for that run (it stays retained). */
+  readonly releaseVolume?: boolean;
 }
 
 /**
@@ -64,7 +66,7 @@ export class LocalServerHost extends pulumi.ComponentResource implements DockerH
       `${name}-data`,
       { name: names.data, labels: [{ label: "agentpod.role", value: "host-data" }, { label: "agentpod.host", value: name }] },
       // The tenant data of this host: never replaced (a fixed-name volume's replacement deletes it), never deleted.
-      { ...outer, protect: true, retainOnDelete: true, ignoreChanges: ["labels", "driver", "driverOpts"] },
+      { ...outer, protect: !args.releaseVolume, retainOnDelete: true, ignoreChanges: ["labels", "driver", "driverOpts"] },
     );
     this.server = this.createServer(name, names, args, outer);
     this.shell = { kind: "docker-exec", engine: args.engineEndpoint, container: names.container };

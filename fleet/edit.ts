@@ -107,6 +107,18 @@ export function removeTenant(text: string, name: string, options: ValidateOption
   });
 }
 
+/** Removes a host entry (`agentpod host retire`); the validation refuses it while tenants are placed on it. */
+export function removeHost(text: string, name: string, options: ValidateOptions): EditResult {
+  return withValidFile(text, options, (current) => {
+    const index = current.file.hosts.findIndex((h) => h.name === name);
+    if (index < 0) return refuse("not-found", `no host "${name}" in ${options.file}`);
+    const edited = parseDocument(text);
+    const original = parseDocument(text);
+    edited.deleteIn(["hosts", index]);
+    return finish(text, edited, removeSplices(text, original, original.get("hosts", true) as YAMLSeq, index), options, current.fleet);
+  });
+}
+
 export function setTenantPlan(text: string, name: string, plan: string, options: ValidateOptions): EditResult {
   return setTenantField(text, name, "plan", plan, options);
 }

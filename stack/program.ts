@@ -53,6 +53,8 @@ export interface RunPermissions {
   readonly moves?: Readonly<Record<string, string>>;
   /** Hosts whose server `agentpod host replace` is replacing (their delete protection is lifted for the run). */
   readonly releaseServers?: readonly string[];
+  /** Hosts `agentpod host retire` takes out: server and data volume unprotected for the run (the volume stays retained). */
+  readonly retireHosts?: readonly string[];
 }
 
 export async function agentpodProgram(options: ProgramOptions = {}): Promise<FleetOutputs> {
@@ -140,6 +142,7 @@ function buildLocal(fleet: FleetPlan, settings: LocalSettings, permissions: RunP
         ports: [settings.httpPort],
         image: settings.serverImage,
         stack: settings.stack,
+        releaseVolume: permissions.retireHosts?.includes(h.name) ?? false,
       }),
     ]),
   );
@@ -168,7 +171,8 @@ function buildHetzner(fleet: FleetPlan, settings: HetznerSettings, permissions: 
         dataVolumeGb: h.dataVolumeGb,
         deployPrivateKey,
         stack: settings.stack,
-        releaseServer: permissions.releaseServers?.includes(h.name) ?? false,
+        releaseServer: (permissions.releaseServers?.includes(h.name) || permissions.retireHosts?.includes(h.name)) ?? false,
+        releaseVolume: permissions.retireHosts?.includes(h.name) ?? false,
       }),
     ]),
   );

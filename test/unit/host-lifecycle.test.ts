@@ -3,6 +3,7 @@
  * moves), how the checkpoint is cleaned of them (withoutResources), the host shell's transports, the host scripts
  * run for real on a temporary tenant data root, and what a replacement run registers under mocks.
  */
+import { removeHost } from "../../fleet/edit";
 import { execFileSync, spawnSync } from "node:child_process";
 import { chownSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -701,5 +702,34 @@ describe("a replacement run under mocks", () => {
     expect(claim.inputs.shell).toEqual({ kind: "ssh", address: "203.0.113.10", user: "root" });
     expect(claim.inputs.host).toBe("fsn1-a");
     expect(claim.inputs.tenant).toBe("acme");
+  });
+});
+
+describe("retiring a host", () => {
+  test("under mocks, a retire run unprotects that host's server and data volume; the volume stays retained", async () => {
+    const run = await runFleet({ tenantsYaml: ONE_HOST, stack: "prod", operation: { retireHosts: ["fsn1-a"] } });
+    if (run.error) throw run.error;
+    expect(run.named("fsn1-a-server").options.protect).toBe(false);
+    expect(run.named("fsn1-a-server").inputs.deleteProtection).toBe(false);
+    // Forgotten, never deleted: Pulumi skips the delete (retainOnDelete) and Hetzner's own protection stays on.
+    expect(run.named("fsn1-a-data").options).toMatchObject({ protect: false, retainOnDelete: true });
+    expect(run.named("fsn1-a-data").inputs.deleteProtection).toBe(true);
+    const local = await runFleet({ tenantsYaml: ONE_HOST.replace(/ghcr\.io\/openclaw\/openclaw/, "agentpod/openclaw"), stack: "local", operation: { retireHosts: ["fsn1-a"] } });
+    if (local.error) throw local.error;
+    expect(local.named("fsn1-a-data").options).toMatchObject({ protect: false, retainOnDelete: true });
+    const plain = await runFleet({ tenantsYaml: ONE_HOST.replace(/ghcr\.io\/openclaw\/openclaw/, "agentpod/openclaw"), stack: "local" });
+    expect(plain.named("fsn1-a-data").options).toMatchObject({ protect: true, retainOnDelete: true });
+  });
+
+  test("removeHost takes out one host entry, keeps the rest of the text, and is refused while tenants are placed on it", () => {
+    const text = "hosts:\n  - { name: a, location: fsn1, serverType: ccx33 }   # first\n  - name: b\n    location: fsn1\n    serverType: ccx33\ntenants:\n  - { name: x, host: a }\n";
+    const options = { file: "t.yaml", domainSuffix: "localhost" };
+    const removed = removeHost(text, "b", options);
+    expect(removed.ok && removed.text).toBe("hosts:\n  - { name: a, location: fsn1, serverType: ccx33 }   # first\ntenants:\n  - { name: x, host: a }\n");
+    const refused = removeHost(text, "a", options);
+    expect(refused.ok).toBe(false);
+    expect(!refused.ok && refused.issues.map((i) => i.message)).toEqual(['unknown host "a". Did you mean "b"? Hosts: b.']);
+    const unknown = removeHost(text, "c", options);
+    expect(!unknown.ok && unknown.message).toBe('no host "c" in t.yaml');
   });
 });
