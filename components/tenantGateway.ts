@@ -10,15 +10,11 @@ import {
   GATEWAY_WORKDIR,
   GATEWAY_STATE_DIR,
   GATEWAY_USER,
-  dockerNames,
   publicOrigin,
   renderGatewayConfig,
   traefikLabels,
 } from "../fleet/gateway";
-import { DEFAULT_FLEET, FLEET_LABEL } from "../fleet/traefik";
-
-/** Label naming the host a tenant's network and container belong to. */
-const HOST_LABEL = "agentpod.host";
+import { DEFAULT_FLEET, FLEET_LABEL, HOST_LABEL, TENANT_LABEL, dockerNames } from "../fleet/naming";
 import { GatewayToken } from "../providers/gatewayToken";
 import { ContainerPidsLimit } from "../providers/pidsLimit";
 import { ProxyAttachment } from "../providers/proxyAttachment";
@@ -111,7 +107,7 @@ export class TenantGateway extends pulumi.ComponentResource {
     // Its own bridge: tenants cannot reach each other; Docker isolates bridge networks from one another.
     return new docker.Network(
       `${name}-network`,
-      { name: networkName, driver: "bridge", labels: [{ label: "agentpod.tenant", value: args.name }, { label: HOST_LABEL, value: args.host }] },
+      { name: networkName, driver: "bridge", labels: [{ label: TENANT_LABEL, value: args.name }, { label: HOST_LABEL, value: args.host }] },
       opts,
     );
   }
@@ -120,7 +116,7 @@ export class TenantGateway extends pulumi.ComponentResource {
     const bind = { driver: "local", driverOpts: { type: "none", o: "bind", device: data.path } };
     return new docker.Volume(
       `${name}-data`,
-      { name: volumeName, labels: [{ label: "agentpod.tenant", value: args.name }], ...bind },
+      { name: volumeName, labels: [{ label: TENANT_LABEL, value: args.name }], ...bind },
       {
         ...opts,
         // Removing the tenant keeps its data: Pulumi forgets the volume, the engine keeps it.
@@ -177,7 +173,7 @@ export class TenantGateway extends pulumi.ComponentResource {
         memorySwap: memoryMb, // equal to memory: no swap
         cpus: dockerCpus(args.plan.cpus),
         envs: pulumi.secret(envs),
-        labels: Object.entries({ ...labels, "agentpod.tenant": args.name, [HOST_LABEL]: args.host, [FLEET_LABEL]: args.fleet ?? DEFAULT_FLEET }).map(([label, value]) => ({ label, value })),
+        labels: Object.entries({ ...labels, [TENANT_LABEL]: args.name, [HOST_LABEL]: args.host, [FLEET_LABEL]: args.fleet ?? DEFAULT_FLEET }).map(([label, value]) => ({ label, value })),
         networksAdvanced: [{ name: this.network.name }],
         volumes: [{ volumeName: this.dataVolume.name, containerPath: GATEWAY_STATE_DIR }],
         uploads: [{ file: GATEWAY_CONFIG_PATH, content: config }],

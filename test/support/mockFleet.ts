@@ -97,9 +97,27 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
 export async function runFleet(options: RunOptions): Promise<FleetRun> {
   const projectDir = mkdtempSync(path.join(tmpdir(), "agentpod-mock-"));
   const stack = options.stack ?? "prod";
+  writeFileSync(path.join(projectDir, "tenants.yaml"), options.tenantsYaml);
+  return runMocked(
+    async () => {
+      const { agentpodProgram } = await import("../../stack/program");
+      return (await agentpodProgram({ projectDir, ...(options.operation ? { operation: options.operation } : {}) })) as unknown as Record<string, any>;
+    },
+    { ...options, stack },
+  );
+}
+
+/**
+ * Runs any program (the stack's, or a few components built by a test) under the same mocks and registration spy
+ * as runFleet, and records the same things. Config defaults to the stack's (prod or local).
+ */
+export async function runMocked(
+  program: () => Promise<Record<string, any> | void> | Record<string, any> | void,
+  options: Pick<RunOptions, "stack" | "config" | "secretKeys" | "preview"> = {},
+): Promise<FleetRun> {
+  const stack = options.stack ?? "prod";
   const config = options.config ?? (stack === "prod" ? PROD_CONFIG : LOCAL_CONFIG);
   const secretKeys = options.secretKeys ?? (stack === "prod" ? PROD_SECRETS : []);
-  writeFileSync(path.join(projectDir, "tenants.yaml"), options.tenantsYaml);
 
   const registered = new Map<string, Registered>();
   const optionsByName = new Map<string, Registered["options"]>();
@@ -145,9 +163,8 @@ export async function runFleet(options: RunOptions): Promise<FleetRun> {
   const started = performance.now();
   let error: Error | undefined;
   try {
-    const { agentpodProgram } = await import("../../stack/program");
-    const result = await agentpodProgram({ projectDir, ...(options.operation ? { operation: options.operation } : {}) });
-    raw = result as unknown as Record<string, any>;
+    const result = (await program()) ?? {};
+    raw = result;
     timings.programMs = performance.now() - started;
     outputs = await new Promise((resolve) => pulumi.output(result as any).apply((v) => resolve(v as Record<string, any>)));
     timings.settledMs = performance.now() - started;
