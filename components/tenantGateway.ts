@@ -1,7 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { MiB, type PlanSpec } from "../fleet/catalog";
-import { dockerCpus, goDuration } from "../fleet/dockerFormat";
+import type { PlanSpec } from "../fleet/catalog";
+import { gatewayLimits } from "../fleet/containerChanges";
+import { goDuration } from "../fleet/dockerFormat";
 import {
   GATEWAY_COMMAND,
   GATEWAY_CONFIG_PATH,
@@ -44,7 +45,11 @@ export interface TenantGatewayArgs {
   readonly domain: string;
   /** Gateway image, pinned by tag or digest (validated before this runs). */
   readonly image: string;
-  /** Limits. Memory updates in place; a CPU change recreates the container. The data volume is never touched. */
+  /**
+   * Limits, set by gatewayLimits and the pids limit. What a change does is fleet/containerChanges.ts's to say (and
+   * the change summary's): memory and pids update in place, a CPU change recreates the container. The data volume is
+   * never touched.
+   */
   readonly plan: PlanSpec;
   /** The Docker engine of the tenant's host. Every Docker resource of the tenant goes through it. */
   readonly provider: docker.Provider;
@@ -136,7 +141,6 @@ export class TenantGateway extends pulumi.ComponentResource {
     attachment: ProxyAttachment,
     opts: pulumi.CustomResourceOptions,
   ) {
-    const memoryMb = Math.floor(args.plan.memoryBytes / MiB);
     const labels = traefikLabels({
       tenant: args.name,
       domain: args.domain,
@@ -169,9 +173,10 @@ export class TenantGateway extends pulumi.ComponentResource {
         init: true,
         capabilities: { drops: ["ALL"] },
         securityOpts: ["no-new-privileges:true"],
-        memory: memoryMb,
-        memorySwap: memoryMb, // equal to memory: no swap
-        cpus: dockerCpus(args.plan.cpus),
+        // memory, memorySwap (equal: no swap) and cpus: the plan reaches the container through these alone (and the
+        // pids limit). Labels, env, uploads and the like replace the container when they change
+        // (fleet/containerChanges.ts), so none of them may depend on the plan.
+        ...gatewayLimits(args.plan),
         envs: pulumi.secret(envs),
         labels: Object.entries({ ...labels, [TENANT_LABEL]: args.name, [HOST_LABEL]: args.host, [FLEET_LABEL]: args.fleet ?? DEFAULT_FLEET }).map(([label, value]) => ({ label, value })),
         networksAdvanced: [{ name: this.network.name }],
