@@ -14,6 +14,8 @@ export interface Registered {
   type: string;
   name: string;
   inputs: Record<string, any>;
+  /** The inputs as the program declared them, before serialization: Outputs still Outputs (e.g. to ask isSecret). */
+  declared: Record<string, any>;
   options: {
     protect?: boolean;
     retainOnDelete?: boolean;
@@ -121,9 +123,11 @@ export async function runMocked(
 
   const registered = new Map<string, Registered>();
   const optionsByName = new Map<string, Registered["options"]>();
+  const declaredByName = new Map<string, Record<string, any>>();
   const resourceModule = require("@pulumi/pulumi/runtime/resource");
   const original = resourceModule.registerResource;
   resourceModule.registerResource = function (res: any, parent: any, t: string, name: string, custom: boolean, remote: boolean, newDep: any, props: any, opts: any, ...rest: any[]) {
+    declaredByName.set(`${t}::${name}`, props ?? {});
     optionsByName.set(`${t}::${name}`, {
       ...(opts.protect !== undefined && { protect: opts.protect }),
       ...(opts.retainOnDelete !== undefined && { retainOnDelete: opts.retainOnDelete }),
@@ -146,6 +150,7 @@ export async function runMocked(
           type: args.type,
           name: args.name,
           inputs: args.inputs,
+          declared: {},
           options: {},
         });
         return { id: `${args.name}-id`, state };
@@ -176,7 +181,11 @@ export async function runMocked(
     resourceModule.registerResource = original;
   }
 
-  const resources = [...registered.values()].map((r) => ({ ...r, options: optionsByName.get(`${r.type}::${r.name}`) ?? {} }));
+  const resources = [...registered.values()].map((r) => ({
+    ...r,
+    declared: declaredByName.get(`${r.type}::${r.name}`) ?? {},
+    options: optionsByName.get(`${r.type}::${r.name}`) ?? {},
+  }));
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
   return {
     resources,
