@@ -77,13 +77,25 @@ function subnetOf(name: string): string {
   return `172.30.${hash}.0/24`;
 }
 
+/**
+ * Each server its own addresses, as Hetzner gives them, so a move shows in DNS records and endpoints: fsn1-a's are
+ * 203.0.113.10 and 2001:db8::1, fsn1-b's 203.0.113.11 and 2001:db8::2, any other server's derived from its name.
+ */
+export function serverAddresses(server: string): { ipv4Address: string; ipv6Address: string } {
+  const known: Record<string, number> = { "fsn1-a-server": 0, "fsn1-b-server": 1 };
+  let hash = 0;
+  for (const c of server) hash = (hash * 31 + c.charCodeAt(0)) % 190;
+  const index = known[server] ?? 2 + hash;
+  return { ipv4Address: `203.0.113.${10 + index}`, ipv6Address: `2001:db8::${(index + 1).toString(16)}` };
+}
+
 function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
   const inputs = args.inputs;
   switch (args.type) {
     case "docker:index/network:Network":
       return { ...inputs, ipamConfigs: [{ subnet: subnetOf(args.name) }] };
     case "hcloud:index/server:Server":
-      return { ...inputs, ipv4Address: "203.0.113.10", ipv6Address: "2001:db8::1" };
+      return { ...inputs, ...serverAddresses(args.name) };
     case "hcloud:index/volume:Volume":
       return { ...inputs, linuxDevice: `/dev/disk/by-id/scsi-0HC_Volume_${args.name.length}` };
     case "pulumi-nodejs:dynamic/agentpod:HostReadiness":

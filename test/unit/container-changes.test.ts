@@ -94,7 +94,7 @@ const run = async (yaml: string) => {
 let base: FleetRun;
 beforeAll(async () => {
   base = await run(BASE);
-});
+}, 60_000);
 
 describe("the summary says what the program does to each container", () => {
   test.each(CHANGES)("$kind", async ({ edit, tenants }) => {
