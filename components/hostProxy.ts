@@ -1,16 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  CERT_RESOLVER,
-  DEFAULT_FLEET,
-  FLEET_LABEL,
-  TRAEFIK_HEALTHCHECK,
-  edgeNetworkName,
-  tenantEntrypoint,
-  traefikContainerName,
-  traefikFlags,
-  type TlsMode,
-} from "../fleet/traefik";
+import { CERT_RESOLVER, TRAEFIK_HEALTHCHECK, tenantEntrypoint, traefikFlags, type TlsMode } from "../fleet/traefik";
+import { DEFAULT_FLEET, FLEET_LABEL, ROLE_LABEL, certificateVolumeName, edgeNetworkName, traefikContainerName } from "../fleet/naming";
 import { goDuration } from "../fleet/dockerFormat";
 import type { TenantProxy } from "./tenantGateway";
 
@@ -50,8 +41,9 @@ export class HostProxy extends pulumi.ComponentResource {
       throw new Error(`HostProxy ${name}: DNS-01 needs cloudflareDnsToken (set agentpod:cloudflareDnsToken as a secret)`);
     }
     const publish = args.publish ?? (args.tls.kind === "none" ? { httpPort: 8080, address: "127.0.0.1" } : { httpPort: 80, httpsPort: 443 });
-    const certificates = args.tls.kind === "none" ? undefined : this.createCertificateVolume(name, child);
-    this.edgeNetwork = this.createEdgeNetwork(name, args.fleet ?? DEFAULT_FLEET, child);
+    const fleet = args.fleet ?? DEFAULT_FLEET;
+    const certificates = args.tls.kind === "none" ? undefined : this.createCertificateVolume(name, fleet, child);
+    this.edgeNetwork = this.createEdgeNetwork(name, fleet, child);
     this.container = this.createContainer(name, args, publish, certificates, child);
     this.tenantProxy = {
       containerName: this.container.name,
@@ -71,12 +63,14 @@ export class HostProxy extends pulumi.ComponentResource {
    * which it must refuse because the address lies in its trusted proxy range.
    */
   private createEdgeNetwork(name: string, fleet: string, opts: pulumi.CustomResourceOptions) {
-    return new docker.Network(`${name}-edge`, { name: edgeNetworkName(fleet), driver: "bridge", labels: [{ label: "agentpod.role", value: "edge" }] }, opts);
+    return new docker.Network(`${name}-edge`, { name: edgeNetworkName(fleet), driver: "bridge", labels: [{ label: ROLE_LABEL, value: "edge" }] }, opts);
   }
 
-  private createCertificateVolume(name: string, opts: pulumi.CustomResourceOptions) {
+  private createCertificateVolume(name: string, fleet: string, opts: pulumi.CustomResourceOptions) {
     // ACME account and certificates: losing them means re-issuing every certificate (and Let's Encrypt rate limits).
-    return new docker.Volume(`${name}-certificates`, { name: `${traefikContainerName(DEFAULT_FLEET)}-certificates` }, { ...opts, retainOnDelete: true, ignoreChanges: ["labels", "driver", "driverOpts"] });
+    // Per fleet, so two fleets on one engine never share an ACME account file; the default fleet's name is the one
+    // it always had ("agentpod-traefik-certificates"): renaming a fixed-name volume would replace it.
+    return new docker.Volume(`${name}-certificates`, { name: certificateVolumeName(fleet) }, { ...opts, retainOnDelete: true, ignoreChanges: ["labels", "driver", "driverOpts"] });
   }
 
   private createContainer(
@@ -105,7 +99,7 @@ export class HostProxy extends pulumi.ComponentResource {
         networksAdvanced: [{ name: this.edgeNetwork.name }],
         volumes,
         ...(args.tls.kind === "dns-01" ? { envs: pulumi.secret(pulumi.output(args.cloudflareDnsToken!).apply((t) => [`CF_DNS_API_TOKEN=${t}`])) } : {}),
-        labels: [{ label: "agentpod.role", value: "proxy" }, { label: FLEET_LABEL, value: args.fleet ?? DEFAULT_FLEET }],
+        labels: [{ label: ROLE_LABEL, value: "proxy" }, { label: FLEET_LABEL, value: args.fleet ?? DEFAULT_FLEET }],
         healthcheck: { tests: TRAEFIK_HEALTHCHECK, interval: goDuration(5), timeout: goDuration(3), retries: 3, startPeriod: goDuration(5), startInterval: goDuration(0) },
         wait: true,
         waitTimeout: 60,

@@ -10,6 +10,7 @@ import {
   localServerEndpoint,
   localServerNames,
 } from "../fleet/localServers";
+import { HOST_LABEL, ROLE_LABEL } from "../fleet/naming";
 import { HostReadiness } from "../providers/hostReadiness";
 import type { HostShell } from "../providers/hostShell";
 import { TenantDataDirectory } from "../providers/tenantData";
@@ -61,10 +62,10 @@ export class LocalServerHost extends pulumi.ComponentResource implements DockerH
     this.stack = args.stack;
     const names = localServerNames(args.fleet, name);
     const outer = { parent: this, provider: args.engine };
-    this.disk = new docker.Volume(`${name}-disk`, { name: names.disk, labels: [{ label: "agentpod.role", value: "server-disk" }] }, { ...outer, deleteBeforeReplace: true });
+    this.disk = new docker.Volume(`${name}-disk`, { name: names.disk, labels: [{ label: ROLE_LABEL, value: "server-disk" }] }, { ...outer, deleteBeforeReplace: true });
     this.dataVolume = new docker.Volume(
       `${name}-data`,
-      { name: names.data, labels: [{ label: "agentpod.role", value: "host-data" }, { label: "agentpod.host", value: name }] },
+      { name: names.data, labels: [{ label: ROLE_LABEL, value: "host-data" }, { label: HOST_LABEL, value: name }] },
       // The tenant data of this host: never replaced (a fixed-name volume's replacement deletes it), never deleted.
       { ...outer, protect: !args.releaseVolume, retainOnDelete: true, ignoreChanges: ["labels", "driver", "driverOpts"] },
     );
@@ -113,7 +114,7 @@ export class LocalServerHost extends pulumi.ComponentResource implements DockerH
         ports: args.ports.map((port) => ({ internal: port, external: port, ip: args.address })),
         networksAdvanced: [{ name: REGISTRY_NETWORK }],
         uploads: [{ file: "/etc/docker/daemon.json", content: localServerDaemonConfig() }],
-        labels: [{ label: "agentpod.role", value: "server" }, { label: "agentpod.host", value: name }],
+        labels: [{ label: ROLE_LABEL, value: "server" }, { label: HOST_LABEL, value: name }],
         destroyGraceSeconds: 10,
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },

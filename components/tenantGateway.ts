@@ -1,7 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { MiB, type PlanSpec } from "../fleet/catalog";
-import { dockerCpus, goDuration } from "../fleet/dockerFormat";
+import type { PlanSpec } from "../fleet/catalog";
+import { gatewayLimits } from "../fleet/containerChanges";
+import { goDuration } from "../fleet/dockerFormat";
 import {
   GATEWAY_COMMAND,
   GATEWAY_CONFIG_PATH,
@@ -10,15 +11,11 @@ import {
   GATEWAY_WORKDIR,
   GATEWAY_STATE_DIR,
   GATEWAY_USER,
-  dockerNames,
   publicOrigin,
   renderGatewayConfig,
   traefikLabels,
 } from "../fleet/gateway";
-import { DEFAULT_FLEET, FLEET_LABEL } from "../fleet/traefik";
-
-/** Label naming the host a tenant's network and container belong to. */
-const HOST_LABEL = "agentpod.host";
+import { DEFAULT_FLEET, FLEET_LABEL, HOST_LABEL, TENANT_LABEL, dockerNames } from "../fleet/naming";
 import { GatewayToken } from "../providers/gatewayToken";
 import { ContainerPidsLimit } from "../providers/pidsLimit";
 import { ProxyAttachment } from "../providers/proxyAttachment";
@@ -48,7 +45,11 @@ export interface TenantGatewayArgs {
   readonly domain: string;
   /** Gateway image, pinned by tag or digest (validated before this runs). */
   readonly image: string;
-  /** Limits. Memory updates in place; a CPU change recreates the container. The data volume is never touched. */
+  /**
+   * Limits, set by gatewayLimits and the pids limit. What a change does is fleet/containerChanges.ts's to say (and
+   * the change summary's): memory and pids update in place, a CPU change recreates the container. The data volume is
+   * never touched.
+   */
   readonly plan: PlanSpec;
   /** The Docker engine of the tenant's host. Every Docker resource of the tenant goes through it. */
   readonly provider: docker.Provider;
@@ -111,7 +112,7 @@ export class TenantGateway extends pulumi.ComponentResource {
     // Its own bridge: tenants cannot reach each other; Docker isolates bridge networks from one another.
     return new docker.Network(
       `${name}-network`,
-      { name: networkName, driver: "bridge", labels: [{ label: "agentpod.tenant", value: args.name }, { label: HOST_LABEL, value: args.host }] },
+      { name: networkName, driver: "bridge", labels: [{ label: TENANT_LABEL, value: args.name }, { label: HOST_LABEL, value: args.host }] },
       opts,
     );
   }
@@ -120,7 +121,7 @@ export class TenantGateway extends pulumi.ComponentResource {
     const bind = { driver: "local", driverOpts: { type: "none", o: "bind", device: data.path } };
     return new docker.Volume(
       `${name}-data`,
-      { name: volumeName, labels: [{ label: "agentpod.tenant", value: args.name }], ...bind },
+      { name: volumeName, labels: [{ label: TENANT_LABEL, value: args.name }], ...bind },
       {
         ...opts,
         // Removing the tenant keeps its data: Pulumi forgets the volume, the engine keeps it.
@@ -140,7 +141,6 @@ export class TenantGateway extends pulumi.ComponentResource {
     attachment: ProxyAttachment,
     opts: pulumi.CustomResourceOptions,
   ) {
-    const memoryMb = Math.floor(args.plan.memoryBytes / MiB);
     const labels = traefikLabels({
       tenant: args.name,
       domain: args.domain,
@@ -173,11 +173,12 @@ export class TenantGateway extends pulumi.ComponentResource {
         init: true,
         capabilities: { drops: ["ALL"] },
         securityOpts: ["no-new-privileges:true"],
-        memory: memoryMb,
-        memorySwap: memoryMb, // equal to memory: no swap
-        cpus: dockerCpus(args.plan.cpus),
+        // memory, memorySwap (equal: no swap) and cpus: the plan reaches the container through these alone (and the
+        // pids limit). Labels, env, uploads and the like replace the container when they change
+        // (fleet/containerChanges.ts), so none of them may depend on the plan.
+        ...gatewayLimits(args.plan),
         envs: pulumi.secret(envs),
-        labels: Object.entries({ ...labels, "agentpod.tenant": args.name, [HOST_LABEL]: args.host, [FLEET_LABEL]: args.fleet ?? DEFAULT_FLEET }).map(([label, value]) => ({ label, value })),
+        labels: Object.entries({ ...labels, [TENANT_LABEL]: args.name, [HOST_LABEL]: args.host, [FLEET_LABEL]: args.fleet ?? DEFAULT_FLEET }).map(([label, value]) => ({ label, value })),
         networksAdvanced: [{ name: this.network.name }],
         volumes: [{ volumeName: this.dataVolume.name, containerPath: GATEWAY_STATE_DIR }],
         uploads: [{ file: GATEWAY_CONFIG_PATH, content: config }],

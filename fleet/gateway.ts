@@ -93,14 +93,5 @@ export const GATEWAY_HEALTHCHECK = [
   `fetch('http://127.0.0.1:${GATEWAY_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
 ];
 
-/**
- * Docker's names for a tenant's objects, derived from its immutable name and nothing else. The hostname is fixed
- * too: the gateway holds a lease tied to its hostname, and a replacement container with another hostname would
- * wait up to 5 minutes for the old lease to expire.
- */
-export const dockerNames = (tenant: string, fleet: string) => ({
-  container: `${fleet}-${tenant}`,
-  hostname: `${fleet}-${tenant}`,
-  network: `${fleet}-${tenant}`,
-  volume: `${fleet}-${tenant}-data`,
-});
+/** Docker's names for a tenant's objects: defined with every other Docker name in fleet/naming.ts. */
+export { dockerNames } from "./naming";

@@ -5,6 +5,7 @@
  * separately created data volume at the mount point production uses, which outlives the server.
  */
 import { createHash } from "node:crypto";
+import { localServerObjectNames } from "./naming";
 
 /** Directory on this machine under which each server's Docker API socket appears (root only). */
 export const SERVER_API_ROOT = "/run/agentpod/servers";
@@ -17,12 +18,7 @@ export const REGISTRY_MIRROR = "http://agentpod-registry:5000";
 
 /** Names of one local server's objects on this machine's engine, from the fleet and the host name only. */
 export function localServerNames(fleet: string, host: string) {
-  return {
-    container: `${fleet}-host-${host}`,
-    disk: `${fleet}-host-${host}-disk`,
-    data: `${fleet}-host-${host}-data`,
-    apiDir: `${SERVER_API_ROOT}/${fleet}-${host}`,
-  };
+  return { ...localServerObjectNames(fleet, host), apiDir: `${SERVER_API_ROOT}/${fleet}-${host}` };
 }
 
 /** The Docker endpoint of a local server's engine, as this machine reaches it. */

@@ -6,6 +6,7 @@ import { MODEL_PROVIDERS, type ModelProvider } from "./catalog";
 import { didYouMean } from "./didYouMean";
 import { imagePinProblem } from "./images";
 import { DEFAULT_SERVER_IMAGE } from "./localServers";
+import { DEFAULT_FLEET, FLEET_PATTERN } from "./naming";
 
 export type Target = "local" | "hetzner";
 
@@ -155,8 +156,8 @@ export function parseSettings(input: ConfigValues): StackSettings {
       }
     }
     const dockerHost = value("dockerHost") ?? "unix:///var/run/docker.sock";
-    const fleet = value("fleet") ?? "agentpod";
-    if (!/^[a-z][a-z0-9]{0,15}$/.test(fleet)) problem("fleet", `"${fleet}" must be 1-16 lowercase letters and digits, starting with a letter (it prefixes Docker names)`);
+    const fleet = value("fleet") ?? DEFAULT_FLEET;
+    if (!FLEET_PATTERN.test(fleet)) problem("fleet", `"${fleet}" must be 1-16 lowercase letters and digits, starting with a letter (it prefixes Docker names)`);
     if (!/^(unix|tcp|ssh):\/\/\S+$/.test(dockerHost)) problem("dockerHost", `"${dockerHost}" is not a Docker endpoint (unix://, tcp:// or ssh://)`);
     const serverImage = value("serverImage") ?? DEFAULT_SERVER_IMAGE;
     if (issues.length > 0) throw new SettingsError(issues);

@@ -3,14 +3,16 @@
  * operator's words, with what each change does to the running tenant. It compares FleetPlans, never YAML, so
  * defaults and plan definitions propagate (a new defaults.image lists every tenant that runs it) and reordering or
  * commenting the file is no change at all. The consequences follow the program and its providers (DESIGN.md, "Diff
- * semantics"): a CPU change recreates the container, memory and pids limits update in place, image, domain and
- * model provider changes replace the container, the data volume is kept in every case, and a move or a new host
- * location needs the data migrated. Pure: no Git, no files, no Pulumi.
+ * semantics"), as fleet/containerChanges.ts states them once for the summary and the components: a CPU change
+ * recreates the container, memory and pids limits update in place, image, domain and model provider changes replace
+ * the container, the data volume is kept in every case, and a move or a new host location needs the data migrated.
+ * Pure: no Git, no files, no Pulumi.
  */
 import { SERVER_TYPES, type PlanSpec } from "./catalog";
 import type { FleetPlan, HostPlan, TenantPlan } from "./plan";
 import { formatMemory } from "./units";
 import { parseImageReference } from "./images";
+import { TENANT_FIELDS, changedTenantFields, tenantChangeEffect, tenantFieldEffect } from "./containerChanges";
 
 export type ChangeKind =
   | "tenant-added"
@@ -124,41 +126,27 @@ interface TenantEdit {
   restarts: boolean;
 }
 
-/** What changed on a tenant that stays on its host, and what that does to its container. */
+/** What changed on a tenant that stays on its host, and what that does to its container (fleet/containerChanges.ts). */
 function tenantEdit(a: TenantPlan, b: TenantPlan): TenantEdit {
   const parts: string[] = [];
-  let replaced = false; // a new container: image, env, labels or networks change
-  let recreated = false; // a new container for new limits (CPU)
-  let inPlace = false; // limits updated on the running container
-  let dns = false;
-
   const limits = limitChanges(a.plan, b.plan);
   if (a.planName !== b.planName) parts.push(`plan ${a.planName} -> ${b.planName}`);
   else if (limits.length > 0) parts.push(`plan ${b.planName} changes: ${limits.join(", ")}`);
-  if (a.plan?.cpus !== b.plan?.cpus) recreated = true;
-  if (a.plan?.memoryBytes !== b.plan?.memoryBytes || a.plan?.pids !== b.plan?.pids) inPlace = true;
+  if (a.image !== b.image) parts.push(`image ${imageChange(a.image, b.image)}`);
+  if (a.domain !== b.domain) parts.push(`domain ${a.domain} -> ${b.domain}`);
+  if (a.modelProvider !== b.modelProvider) parts.push(`model provider ${a.modelProvider} -> ${b.modelProvider}`);
 
-  if (a.image !== b.image) {
-    parts.push(`image ${imageChange(a.image, b.image)}`);
-    replaced = true;
-  }
-  if (a.domain !== b.domain) {
-    parts.push(`domain ${a.domain} -> ${b.domain}`);
-    replaced = true;
-    dns = true;
-  }
-  if (a.modelProvider !== b.modelProvider) {
-    parts.push(`model provider ${a.modelProvider} -> ${b.modelProvider}`);
-    replaced = true;
-  }
-
+  const fields = changedTenantFields(a, b);
+  const effect = tenantChangeEffect(fields);
   const effects: string[] = [];
-  if (dns) effects.push("DNS record and routing change");
-  if (replaced) effects.push("container replaced", "data kept");
-  else if (recreated) effects.push("container restarts", "data kept");
-  else if (inPlace) effects.push("limits change in place", "no restart");
+  if (fields.some((f) => TENANT_FIELDS[f].dns)) effects.push("DNS record and routing change");
+  if (effect === "replace") {
+    // New limits alone (a CPU change): the same gateway restarts. Anything else: a container of another kind.
+    const limitsOnly = fields.filter((f) => tenantFieldEffect(f) === "replace").every((f) => TENANT_FIELDS[f].limit);
+    effects.push(limitsOnly ? "container restarts" : "container replaced", "data kept");
+  } else if (effect === "update") effects.push("limits change in place", "no restart");
   else effects.push("same limits, no restart");
-  return { parts, effect: effects.join(", "), restarts: replaced || recreated };
+  return { parts, effect: effects.join(", "), restarts: effect === "replace" };
 }
 
 function limitChanges(a: PlanSpec | undefined, b: PlanSpec | undefined): string[] {

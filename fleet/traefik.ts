@@ -3,13 +3,10 @@
  * routes come only from labels of containers that opt in (`traefik.enable=true`).
  */
 
-/** Default prefix of Docker object names; another prefix lets a second fleet share a Docker engine. */
-export const DEFAULT_FLEET = "agentpod";
-export const traefikContainerName = (fleet: string) => `${fleet}-traefik`;
-/** Sorts before any <fleet>-<tenant> network name ("-" < digits and letters); see HostProxy. */
-export const edgeNetworkName = (fleet: string) => `${fleet}--edge`;
-/** Label that ties containers to their fleet; each fleet's Traefik routes only its own. */
-export const FLEET_LABEL = "agentpod.fleet";
+import { FLEET_LABEL } from "./naming";
+
+/** The proxy's Docker names and the fleet label are defined with every other Docker name, in fleet/naming.ts. */
+export { DEFAULT_FLEET, FLEET_LABEL, certificateVolumeName, edgeNetworkName, traefikContainerName } from "./naming";
 export const CERT_RESOLVER = "letsencrypt";
 /** Internal ping entrypoint for the container's own healthcheck; bound to loopback inside the container. */
 const PING = ["--ping=true", "--ping.entrypoint=ping", "--entrypoints.ping.address=127.0.0.1:8082"];

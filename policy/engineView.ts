@@ -9,12 +9,14 @@
  * thing that decides whether a delete removes the volume on the host. So this check reads those events: it runs
  * inside `agentpod preview|up --policy-pack`, next to the pack, and fails the command like a mandatory policy.
  *
- * No runtime imports: the CLI loads it whether or not the pack's own dependencies are installed.
+ * No runtime imports but this pack's policies.ts and fleet/naming.ts, which have none of their own: the CLI loads it
+ * whether or not the pack's own dependencies are installed.
  */
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { TENANT_LABEL, VOLUME } from "./policies";
+import { isTenantDataVolume } from "../fleet/naming";
+import { VOLUME } from "./policies";
 
 export interface EngineViolation {
   policyName: string;
@@ -31,11 +33,9 @@ interface StateView {
   retainOnDelete?: boolean;
 }
 
+/** The same predicate as the pack's and the components' naming (fleet/naming.ts), over a step's recorded inputs. */
 function isTenantDataVolumeState(state: StateView | undefined): boolean {
-  const inputs = state?.inputs ?? {};
-  const labels: Array<{ label?: string }> = Array.isArray(inputs.labels) ? inputs.labels : [];
-  if (labels.some((l) => l?.label === TENANT_LABEL)) return true;
-  return typeof inputs.name === "string" && /^agentpod-.+-data$/.test(inputs.name);
+  return isTenantDataVolume(state?.inputs ?? {});
 }
 
 /** Collects violations from the engine's event stream; pass `onEvent` to preview/up next to any other handler. */

@@ -11,13 +11,14 @@
  * engineView.ts, which `agentpod preview|up --policy-pack` runs next to this pack.
  */
 import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { TENANT_LABEL, isTenantDataVolume as isTenantDataVolumeInputs } from "../fleet/naming";
 
 export const CONTAINER = "docker:index/container:Container";
 export const VOLUME = "docker:index/volume:Volume";
 export const FIREWALL = "hcloud:index/firewall:Firewall";
 export const PIDS_LIMIT = "pulumi-nodejs:dynamic/agentpod:ContainerPidsLimit";
-/** Label every tenant resource carries (container, network, data volume). */
-export const TENANT_LABEL = "agentpod.tenant";
+/** Label every tenant resource carries (container, network, data volume); the components' own, from fleet/naming.ts. */
+export { TENANT_LABEL };
 
 type Labels = Array<{ label?: string; value?: string }> | undefined;
 
@@ -48,12 +49,16 @@ function dockerName(props: Record<string, any>, fallback: string): string {
 
 const isTenantContainer = (type: string, props: Record<string, any>) => type === CONTAINER && labelValue(props.labels, TENANT_LABEL) !== undefined;
 
-/** A tenant's data volume: labelled with its tenant, or named <fleet>-<tenant>-data by the AgentPod convention. */
+/**
+ * A tenant's data volume, by the components' own naming (fleet/naming.ts): labelled with its tenant, or, without
+ * AgentPod labels, named dockerNames(tenant, fleet).volume for any fleet prefix. Values unknown during preview
+ * count as absent.
+ */
 export function isTenantDataVolume(type: string, props: Record<string, any>): boolean {
   if (type !== VOLUME) return false;
-  if (labelValue(props.labels, TENANT_LABEL) !== undefined) return true;
   const name = readKnown(() => props.name);
-  return name.known && typeof name.value === "string" && /^agentpod-.+-data$/.test(name.value);
+  const labels = readKnown(() => props.labels);
+  return isTenantDataVolumeInputs({ name: name.known ? name.value : undefined, labels: labels.known ? labels.value : undefined });
 }
 
 const WHERE_GATEWAY = "components/tenantGateway.ts (TenantGateway.createContainer)";

@@ -14,6 +14,8 @@ export interface Registered {
   type: string;
   name: string;
   inputs: Record<string, any>;
+  /** The inputs as the program declared them, before serialization: Outputs still Outputs (e.g. to ask isSecret). */
+  declared: Record<string, any>;
   options: {
     protect?: boolean;
     retainOnDelete?: boolean;
@@ -75,13 +77,25 @@ function subnetOf(name: string): string {
   return `172.30.${hash}.0/24`;
 }
 
+/**
+ * Each server its own addresses, as Hetzner gives them, so a move shows in DNS records and endpoints: fsn1-a's are
+ * 203.0.113.10 and 2001:db8::1, fsn1-b's 203.0.113.11 and 2001:db8::2, any other server's derived from its name.
+ */
+export function serverAddresses(server: string): { ipv4Address: string; ipv6Address: string } {
+  const known: Record<string, number> = { "fsn1-a-server": 0, "fsn1-b-server": 1 };
+  let hash = 0;
+  for (const c of server) hash = (hash * 31 + c.charCodeAt(0)) % 190;
+  const index = known[server] ?? 2 + hash;
+  return { ipv4Address: `203.0.113.${10 + index}`, ipv6Address: `2001:db8::${(index + 1).toString(16)}` };
+}
+
 function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
   const inputs = args.inputs;
   switch (args.type) {
     case "docker:index/network:Network":
       return { ...inputs, ipamConfigs: [{ subnet: subnetOf(args.name) }] };
     case "hcloud:index/server:Server":
-      return { ...inputs, ipv4Address: "203.0.113.10", ipv6Address: "2001:db8::1" };
+      return { ...inputs, ...serverAddresses(args.name) };
     case "hcloud:index/volume:Volume":
       return { ...inputs, linuxDevice: `/dev/disk/by-id/scsi-0HC_Volume_${args.name.length}` };
     case "pulumi-nodejs:dynamic/agentpod:HostReadiness":
@@ -97,15 +111,35 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
 export async function runFleet(options: RunOptions): Promise<FleetRun> {
   const projectDir = mkdtempSync(path.join(tmpdir(), "agentpod-mock-"));
   const stack = options.stack ?? "prod";
+  writeFileSync(path.join(projectDir, "tenants.yaml"), options.tenantsYaml);
+  return runMocked(
+    async () => {
+      const { agentpodProgram } = await import("../../stack/program");
+      return (await agentpodProgram({ projectDir, ...(options.operation ? { operation: options.operation } : {}) })) as unknown as Record<string, any>;
+    },
+    { ...options, stack },
+  );
+}
+
+/**
+ * Runs any program (the stack's, or a few components built by a test) under the same mocks and registration spy
+ * as runFleet, and records the same things. Config defaults to the stack's (prod or local).
+ */
+export async function runMocked(
+  program: () => Promise<Record<string, any> | void> | Record<string, any> | void,
+  options: Pick<RunOptions, "stack" | "config" | "secretKeys" | "preview"> = {},
+): Promise<FleetRun> {
+  const stack = options.stack ?? "prod";
   const config = options.config ?? (stack === "prod" ? PROD_CONFIG : LOCAL_CONFIG);
   const secretKeys = options.secretKeys ?? (stack === "prod" ? PROD_SECRETS : []);
-  writeFileSync(path.join(projectDir, "tenants.yaml"), options.tenantsYaml);
 
   const registered = new Map<string, Registered>();
   const optionsByName = new Map<string, Registered["options"]>();
+  const declaredByName = new Map<string, Record<string, any>>();
   const resourceModule = require("@pulumi/pulumi/runtime/resource");
   const original = resourceModule.registerResource;
   resourceModule.registerResource = function (res: any, parent: any, t: string, name: string, custom: boolean, remote: boolean, newDep: any, props: any, opts: any, ...rest: any[]) {
+    declaredByName.set(`${t}::${name}`, props ?? {});
     optionsByName.set(`${t}::${name}`, {
       ...(opts.protect !== undefined && { protect: opts.protect }),
       ...(opts.retainOnDelete !== undefined && { retainOnDelete: opts.retainOnDelete }),
@@ -128,6 +162,7 @@ export async function runFleet(options: RunOptions): Promise<FleetRun> {
           type: args.type,
           name: args.name,
           inputs: args.inputs,
+          declared: {},
           options: {},
         });
         return { id: `${args.name}-id`, state };
@@ -145,9 +180,8 @@ export async function runFleet(options: RunOptions): Promise<FleetRun> {
   const started = performance.now();
   let error: Error | undefined;
   try {
-    const { agentpodProgram } = await import("../../stack/program");
-    const result = await agentpodProgram({ projectDir, ...(options.operation ? { operation: options.operation } : {}) });
-    raw = result as unknown as Record<string, any>;
+    const result = (await program()) ?? {};
+    raw = result;
     timings.programMs = performance.now() - started;
     outputs = await new Promise((resolve) => pulumi.output(result as any).apply((v) => resolve(v as Record<string, any>)));
     timings.settledMs = performance.now() - started;
@@ -159,7 +193,11 @@ export async function runFleet(options: RunOptions): Promise<FleetRun> {
     resourceModule.registerResource = original;
   }
 
-  const resources = [...registered.values()].map((r) => ({ ...r, options: optionsByName.get(`${r.type}::${r.name}`) ?? {} }));
+  const resources = [...registered.values()].map((r) => ({
+    ...r,
+    declared: declaredByName.get(`${r.type}::${r.name}`) ?? {},
+    options: optionsByName.get(`${r.type}::${r.name}`) ?? {},
+  }));
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
   return {
     resources,

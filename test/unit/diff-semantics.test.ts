@@ -3,7 +3,7 @@
  * under mocks and compare resources (by URN) and their inputs.
  */
 import { beforeAll, describe, expect, test } from "vitest";
-import { compareRuns, runFleet, type FleetRun } from "../support/mockFleet";
+import { compareRuns, runFleet, serverAddresses, stableJson, type FleetRun } from "../support/mockFleet";
 
 const BASE = `
 defaults:
@@ -145,12 +145,55 @@ describe("adding a host", () => {
 });
 
 describe("moving a tenant to another host", () => {
-  test("is visible: the tenant's resources are recreated on the new host's provider; other tenants are untouched", async () => {
+  test("recreates the tenant's resources on the new host, claims its data and points its DNS there; other tenants are untouched", async () => {
     const after = await run(BASE.replace("  - name: globex\n    host: fsn1-a\n", "  - name: globex\n    host: fsn1-b\n"));
     const diff = compareRuns(base, after);
-    expect(Object.keys(diff.changed).every(ofTenant("globex"))).toBe(true);
-    expect(after.named("globex-gateway").options.provider).toBe("fsn1-b-docker");
-    expect(base.named("globex-gateway").options.provider).toBe("fsn1-a-docker");
+    const from = serverAddresses("fsn1-a-server");
+    const to = serverAddresses("fsn1-b-server");
+    expect(to.ipv4Address).not.toBe(from.ipv4Address);
+    expect(diff.added).toEqual([]);
+    expect(diff.removed).toEqual([]);
+
+    // Its Docker objects go through the new host's engine (a new provider: Pulumi recreates them there).
+    for (const name of ["globex-gateway", "globex-network", "globex-data"]) {
+      expect(base.named(name).options.provider, name).toBe("fsn1-a-docker");
+      expect(after.named(name).options.provider, name).toBe("fsn1-b-docker");
+    }
+    // Network and container are labelled with the new host.
+    for (const name of ["globex-gateway", "globex-network"]) {
+      const hostLabel = (run: FleetRun) => (run.named(name).inputs.labels as Array<{ label: string; value: string }>).find((l) => l.label === "agentpod.host")?.value;
+      expect([hostLabel(base), hostLabel(after)], name).toEqual(["fsn1-a", "fsn1-b"]);
+    }
+    // The proxy attachment and the pids limit act on the new host's engine, the attachment with its proxy.
+    expect(base.named("globex-proxy-attachment").inputs).toMatchObject({ dockerHost: `ssh://root@${from.ipv4Address}`, containerId: "fsn1-a-proxy-traefik-id" });
+    expect(after.named("globex-proxy-attachment").inputs).toMatchObject({ dockerHost: `ssh://root@${to.ipv4Address}`, containerId: "fsn1-b-proxy-traefik-id" });
+    expect(after.named("globex-pids").inputs.dockerHost).toBe(`ssh://root@${to.ipv4Address}`);
+    // Its data directory is claimed on the new host.
+    expect(base.named("globex-data-dir").inputs).toMatchObject({ host: "fsn1-a", shell: { address: from.ipv4Address } });
+    expect(after.named("globex-data-dir").inputs).toMatchObject({ host: "fsn1-b", shell: { address: to.ipv4Address } });
+    // Its DNS records point at the new host.
+    expect(after.named("globex-dns-a").inputs.content).toBe(to.ipv4Address);
+    expect(after.named("globex-dns-aaaa").inputs.content).toBe(to.ipv6Address);
+    expect(base.named("globex-dns-a").inputs.content).toBe(from.ipv4Address);
+
+    // Exactly these inputs change; the data volume's do not (same name, same directory on the new host's volume).
+    expect(diff.changed).toEqual({
+      "globex-gateway": ["labels"],
+      "globex-network": ["labels"],
+      "globex-proxy-attachment": ["containerId", "dockerHost"],
+      "globex-pids": ["dockerHost"],
+      "globex-data-dir": ["host", "shell"],
+      "globex-dns-a": ["content"],
+      "globex-dns-aaaa": ["content"],
+    });
+    // Every other resource, the other tenants' and the hosts', keeps its inputs and its provider.
+    const others = after.resources.filter((r) => !ofTenant("globex")(r.name));
+    expect(others.length).toBeGreaterThan(0);
+    for (const resource of others) {
+      const before = base.named(resource.name);
+      expect(stableJson(resource.inputs), resource.name).toBe(stableJson(before.inputs));
+      expect(resource.options.provider, resource.name).toBe(before.options.provider);
+    }
     // The old volume is retained on the old host (never deleted by a move).
     expect(base.named("globex-data").options.retainOnDelete).toBe(true);
   });

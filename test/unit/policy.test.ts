@@ -182,11 +182,19 @@ describe("policy pack on the real engine", () => {
       new docker.Volume("globex-data", { name: "agentpod-globex-data", labels: tenantLabels("globex") }, { provider, ignoreChanges: ["labels", "driver", "driverOpts"] });
       // Not a tenant's: no rule applies.
       new docker.Volume("scratch", { name: "scratch" }, { provider });
+      // Another fleet's tenant volume, recorded before it had labels: recognised by its name (fleet/naming.ts).
+      new docker.Volume("initech-data", { name: "e2e-initech-data" }, { provider });
+      // That fleet's certificates and a local server's data volume (named like the data of a tenant "host-local-a",
+      // but labelled with its role) are not tenant data.
+      new docker.Volume("certificates", { name: "e2e-traefik-certificates" }, { provider });
+      new docker.Volume("local-a-data", { name: "e2e-host-local-a-data", labels: [{ label: "agentpod.role", value: "host-data" }, { label: "agentpod.host", value: "local-a" }] }, { provider });
     });
     expect(run.ok).toBe(false);
     expect(run.lines.sort()).toEqual([
       'tenant-data-volume-kept: Tenant data volume agentpod-acme-data does not ignore changes to labels, driver, driverOpts: any such change replaces the volume, and replacing a fixed-name Docker volume deletes the tenant\'s data. Keep `ignoreChanges: ["labels","driver","driverOpts"]` (and `retainOnDelete: true`) on it in components/tenantGateway.ts (createDataVolume).',
+      'tenant-data-volume-kept: Tenant data volume e2e-initech-data does not ignore changes to labels, driver, driverOpts: any such change replaces the volume, and replacing a fixed-name Docker volume deletes the tenant\'s data. Keep `ignoreChanges: ["labels","driver","driverOpts"]` (and `retainOnDelete: true`) on it in components/tenantGateway.ts (createDataVolume).',
       "tenant-data-volume-retained: Tenant data volume agentpod-globex-data has no retainOnDelete: removing the tenant from tenants.yaml would delete its data. Keep `retainOnDelete: true` on it in components/tenantGateway.ts (createDataVolume).",
+      "tenant-data-volume-retained: Tenant data volume e2e-initech-data has no retainOnDelete: removing the tenant from tenants.yaml would delete its data. Keep `retainOnDelete: true` on it in components/tenantGateway.ts (createDataVolume).",
     ]);
   });
 

@@ -22,6 +22,25 @@ const secretValue = (input: any) => {
   expect(input?.[SECRET_SIG]).toBeDefined(); // a Pulumi secret, encrypted in the state
   return input.value;
 };
+/** Registered inputs with every secret replaced by "[secret]": what the state and the engine's logs show in plain text. */
+const withoutSecrets = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(withoutSecrets);
+  if (value && typeof value === "object") {
+    if (SECRET_SIG in value) return "[secret]";
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutSecrets(v)]));
+  }
+  return value;
+};
+/** The program's outputs as `pulumi stack output` shows them in plain text: secret Outputs as "[secret]". */
+async function plainOutputs(value: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(value)) {
+    if (await pulumi.isSecret(value)) return "[secret]";
+    return plainOutputs(await new Promise((resolve) => value.apply(resolve)));
+  }
+  if (Array.isArray(value)) return Promise.all(value.map(plainOutputs));
+  if (value && typeof value === "object") return Object.fromEntries(await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await plainOutputs(v)])));
+  return value;
+}
 
 describe("tenant gateway container", () => {
   test("is hardened and limited by its plan", () => {
@@ -226,22 +245,44 @@ describe("outputs and secrets", () => {
 
   test("no secret appears in plain text in any resource input", () => {
     const secrets = ["sk-ant-test-key", "sk-test-openai-key", "token-of-", "BEGIN OPENSSH"];
-    const strip = (value: unknown): unknown => {
-      if (Array.isArray(value)) return value.map(strip);
-      if (value && typeof value === "object") {
-        if (SECRET_SIG in value) return "[secret]";
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, strip(v)]));
-      }
-      return value;
-    };
     for (const resource of fleet.resources) {
-      const plain = JSON.stringify(strip(resource.inputs));
+      const plain = JSON.stringify(withoutSecrets(resource.inputs));
       for (const secret of secrets) expect(plain, `${resource.name} leaks ${secret}`).not.toContain(secret);
     }
   });
 
-  test("tokens are generated per tenant and secret", () => {
+  test("tokens are generated per tenant and secret", async () => {
+    const tenants = ["acme", "globex", "hooli", "initech", "stark", "umbrella"];
     const tokens = fleet.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/agentpod:GatewayToken");
-    expect(tokens.map((t) => t.name).sort()).toEqual(["acme-token", "globex-token", "hooli-token", "initech-token", "stark-token", "umbrella-token"]);
+    expect(tokens.map((t) => t.name).sort()).toEqual(tenants.map((t) => `${t}-token`));
+    // The mock's token of each tenant (mockFleet.ts): what must never be readable.
+    const tokenOf = (tenant: string) => `token-of-${tenant}-token`;
+
+    // The stack output holds every tenant's token, as one secret.
+    const output = fleet.raw!.gatewayTokens;
+    expect(pulumi.Output.isInstance(output)).toBe(true);
+    expect(await pulumi.isSecret(output)).toBe(true);
+    expect(fleet.outputs.gatewayTokens).toEqual(Object.fromEntries(tenants.map((t) => [t, tokenOf(t)])));
+
+    // Each gateway gets its own token, in an env list declared as a secret Output and sent to the engine as one.
+    const containers = fleet.ofType("docker:index/container:Container");
+    for (const tenant of tenants) {
+      const gateway = fleet.named(`${tenant}-gateway`);
+      expect(pulumi.Output.isInstance(gateway.declared.envs), tenant).toBe(true);
+      expect(await pulumi.isSecret(gateway.declared.envs), tenant).toBe(true);
+      const envs: string[] = secretValue(gateway.inputs.envs);
+      expect(envs.filter((e) => e.startsWith("OPENCLAW_GATEWAY_TOKEN="))).toEqual([`OPENCLAW_GATEWAY_TOKEN=${tokenOf(tenant)}`]);
+    }
+    for (const container of containers.filter((c) => c.inputs.envs !== undefined)) secretValue(container.inputs.envs);
+
+    // No token in plain text anywhere else: not in any resource's inputs outside a secret, not in a plain output.
+    for (const resource of fleet.resources) {
+      const plain = JSON.stringify(withoutSecrets(resource.inputs));
+      for (const tenant of tenants) expect(plain, `${resource.name} has ${tenant}'s token in plain text`).not.toContain(tokenOf(tenant));
+    }
+    const outputs = JSON.stringify(await plainOutputs(fleet.raw));
+    expect(outputs).toContain('"gatewayTokens":"[secret]"');
+    expect(outputs).toContain("https://acme.agents.example.com"); // the plain outputs were read
+    for (const tenant of tenants) expect(outputs).not.toContain(tokenOf(tenant));
   });
 });
