@@ -11,6 +11,8 @@ export default defineConfig({
           // Pulumi's runtime state is per process: each test file gets its own.
           pool: "forks",
           testTimeout: 60_000,
+          // Some files start the real engine in beforeAll; on a loaded 2-core machine that can take a while.
+          hookTimeout: 120_000,
         },
       },
       {
