@@ -98,7 +98,9 @@ export function removeFleetObjects(fleet: string): void {
 export function getVia(port: number, host: string, pathname: string, address = "127.0.0.1"): Promise<{ status: number; body: string }> {
   // node:http, not fetch: fetch does not let a caller set the Host header.
   return new Promise((resolve) => {
-    const request = http.get({ host: address, port, path: pathname, headers: { host: `${host}:${port}` }, timeout: 10_000 }, (response) => {
+    // A connection per request (no keep-alive): each probe measures whether the proxy accepts and answers now,
+    // not whether an idle pooled socket survived.
+    const request = http.get({ host: address, port, path: pathname, headers: { host: `${host}:${port}` }, timeout: 10_000, agent: false }, (response) => {
       let body = "";
       response.setEncoding("utf8");
       response.on("data", (chunk: string) => (body += chunk));
