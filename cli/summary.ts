@@ -18,7 +18,7 @@ both resolved as the stack resolves them (defaults and plans applied), so reorde
   + acme: new, pro on fsn1-a
   ~ foo: plan basic -> pro (container restarts, data kept)
   - bar: removed, data volume retained
-  ! baz: moves fsn1-a -> fsn1-b, data migration required
+  ! baz: moves fsn1-a -> fsn1-b, data migration required (apply with \`agentpod tenant move baz fsn1-b\`)
   risk: 1 container restarts, 1 data migration, 0 data deleted
 
   --base <ref>     Git ref to compare with (default: origin/main, or main when there is no origin/main).

@@ -100,7 +100,7 @@ function tenantChanges(before: FleetPlan, after: FleetPlan): FleetChange[] {
       if (a.host !== b.host) {
         const also = edited.parts.length ? `; also ${edited.parts.join(", ")}` : "";
         result.push(
-          change({ kind: "tenant-moved", subject: "tenant", name, symbol: "!", what: `moves ${a.host} -> ${b.host}, data migration required${also}`, migrations: 1 }),
+          change({ kind: "tenant-moved", subject: "tenant", name, symbol: "!", what: `moves ${a.host} -> ${b.host}, data migration required (apply with \`agentpod tenant move ${name} ${b.host}\`)${also}`, migrations: 1 }),
         );
       } else if (edited.parts.length > 0) {
         result.push(
@@ -188,7 +188,7 @@ function hostChanges(before: FleetPlan, after: FleetPlan): FleetChange[] {
     if (!a && b) {
       result.push(change({ kind: "host-added", subject: "host", name, symbol: "+", what: `new, ${b.serverType} in ${b.location}` }));
     } else if (a && !b) {
-      result.push(change({ kind: "host-removed", subject: "host", name, symbol: "-", what: "removed, server deleted, data volume retained" }));
+      result.push(change({ kind: "host-removed", subject: "host", name, symbol: "-", what: "removed: apply with `agentpod host retire` (refused while tenants or data remain; deletes the server, keeps the data volume); a plain `up` is refused by the server's protection" }));
     } else if (a && b) result.push(...hostEdit(a, b));
   }
   return result;

@@ -142,13 +142,13 @@ describe("tenant changes", () => {
 
   test("a move to another host is flagged: the data must be migrated", () => {
     const summary = summaryOf((y) => y.replace("  - name: baz\n    host: fsn1-a\n", "  - name: baz\n    host: fsn1-b\n"));
-    expect(lines(summary)).toEqual(["! baz: moves fsn1-a -> fsn1-b, data migration required", "risk: 0 containers restart, 1 data migration, 0 data deleted"]);
+    expect(lines(summary)).toEqual(["! baz: moves fsn1-a -> fsn1-b, data migration required (apply with `agentpod tenant move baz fsn1-b`)", "risk: 0 containers restart, 1 data migration, 0 data deleted"]);
     expect(summary.changes[0]).toMatchObject({ kind: "tenant-moved", symbol: "!", migrations: 1 });
   });
 
   test("a move that also changes the plan says both", () => {
     const summary = summaryOf((y) => y.replace("  - name: baz\n    host: fsn1-a\n    plan: pro\n", "  - name: baz\n    host: fsn1-b\n    plan: basic\n"));
-    expect(lines(summary)[0]).toBe("! baz: moves fsn1-a -> fsn1-b, data migration required; also plan pro -> basic");
+    expect(lines(summary)[0]).toBe("! baz: moves fsn1-a -> fsn1-b, data migration required (apply with `agentpod tenant move baz fsn1-b`); also plan pro -> basic");
   });
 
   test("reordering tenants and hosts, reformatting and comments are no tenant changes", () => {
@@ -199,7 +199,7 @@ describe("host changes", () => {
     const summary = summaryOf((y) => y.replace("  - name: qux\n    host: fsn1-b\n", "").replace("  - { name: fsn1-b, location: fsn1, serverType: cx42 }\n", ""));
     expect(lines(summary)).toEqual([
       "- qux: removed, data volume retained",
-      "- host fsn1-b: removed, server deleted, data volume retained",
+      "- host fsn1-b: removed: apply with `agentpod host retire` (refused while tenants or data remain; deletes the server, keeps the data volume); a plain `up` is refused by the server's protection",
       "risk: 0 containers restart, 0 data migrations, 0 data deleted",
     ]);
   });
@@ -263,7 +263,7 @@ describe("rendering", () => {
         "|---|---|---|",
         "| 🟢 add | `acme` | new, basic on fsn1-b |",
         "| 🟡 change | `bar` | image 2026.9.3 → 2026.9.6 (container replaced, data kept) |",
-        "| ⚠️ attention | `baz` | **moves fsn1-a → fsn1-b, data migration required** |",
+        "| ⚠️ attention | `baz` | **moves fsn1-a → fsn1-b, data migration required (apply with `agentpod tenant move baz fsn1-b`)** |",
         "",
         "⚠️ **Risk:** 1 container restarts, 1 data migration, 0 data deleted",
         "",
@@ -339,7 +339,7 @@ describe.concurrent("agentpod summary in a Git repository", () => {
       [
         "+ acme: new, pro on fsn1-a",
         "~ bar: image 2026.9.3 -> 2026.9.6 (container replaced, data kept)",
-        "! baz: moves fsn1-a -> fsn1-b, data migration required",
+        "! baz: moves fsn1-a -> fsn1-b, data migration required (apply with `agentpod tenant move baz fsn1-b`)",
         "~ foo: plan basic -> pro (container restarts, data kept)",
         "- qux: removed, data volume retained",
         "risk: 2 containers restart, 1 data migration, 0 data deleted",

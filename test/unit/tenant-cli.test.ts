@@ -210,7 +210,7 @@ describe.concurrent("tenant remove, set-plan, move", () => {
     const dir = workdir();
     const result = await agentpod(dir, "tenant", "move", "initech", "fsn1-b");
     expect(result.status).toBe(0);
-    expect(result.stdout).toBe("! initech: moves fsn1-a -> fsn1-b, data migration required\nupdated tenants.yaml\n");
+    expect(result.stdout).toBe("! initech: moves fsn1-a -> fsn1-b, data migration required (apply with `agentpod tenant move initech fsn1-b`)\nupdated tenants.yaml\n");
     expect(result.stderr).toBe(
       "note: the data of initech is on fsn1-a. A plain `agentpod up` refuses this change (it would start initech on fsn1-b without its data); apply it with `agentpod tenant move initech fsn1-b --stack <stack>`, which carries the data.\n",
     );
