@@ -14,7 +14,8 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import { isMap, isScalar, isSeq, parse, parseDocument, type Document, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from "yaml";
-import { HOST_RESERVED_MEMORY_BYTES, SERVER_TYPES, type PlanSpec } from "./catalog";
+import { capacityVerdict, formatCpus, hostRoom, usageOf } from "./capacity";
+import type { PlanSpec } from "./catalog";
 import { closest } from "./didYouMean";
 import type { Issue } from "./issues";
 import { effectivePlans, type FleetPlan, type TenantPlan } from "./plan";
@@ -156,21 +157,18 @@ export function chooseHost(fleet: FleetPlan, plan: PlanSpec | undefined): HostCh
   const need = plan ?? { cpus: 0, memoryBytes: 0, pids: 0 };
   const choices: HostChoice[] = [];
   for (const host of fleet.hosts) {
-    const type = SERVER_TYPES[host.serverType];
-    if (!type) continue;
-    const tenants = fleet.tenants.filter((t) => t.host === host.name);
-    const memoryUsedBytes = tenants.reduce((sum, t) => sum + t.plan.memoryBytes, 0) + need.memoryBytes;
-    const cpusUsed = tenants.reduce((sum, t) => sum + t.plan.cpus, 0) + need.cpus;
-    const memoryAvailableBytes = type.memoryBytes - HOST_RESERVED_MEMORY_BYTES;
+    const room = hostRoom(host.serverType);
+    if (!room) continue;
+    const usage = usageOf([...fleet.tenants.filter((t) => t.host === host.name).map((t) => t.plan), need]);
     choices.push({
       host: host.name,
-      fits: memoryUsedBytes <= memoryAvailableBytes && cpusUsed <= type.vcpus,
-      memoryShare: memoryUsedBytes / memoryAvailableBytes,
-      cpuShare: cpusUsed / type.vcpus,
-      memoryUsedBytes,
-      memoryAvailableBytes,
-      cpusUsed,
-      vcpus: type.vcpus,
+      fits: capacityVerdict(usage, room).fits,
+      memoryShare: usage.memoryBytes / room.memoryAvailableBytes,
+      cpuShare: usage.cpus / room.vcpus,
+      memoryUsedBytes: usage.memoryBytes,
+      memoryAvailableBytes: room.memoryAvailableBytes,
+      cpusUsed: usage.cpus,
+      vcpus: room.vcpus,
     });
   }
   choices.sort((a, b) => Number(b.fits) - Number(a.fits) || a.memoryShare - b.memoryShare || a.cpuShare - b.cpuShare || (a.host < b.host ? -1 : 1));
@@ -179,7 +177,7 @@ export function chooseHost(fleet: FleetPlan, plan: PlanSpec | undefined): HostCh
 
 export function describePlacement(choice: HostChoice): string {
   const memory = `${formatMemory(choice.memoryUsedBytes)} of ${formatMemory(choice.memoryAvailableBytes)} memory`;
-  const cpus = `${Math.round(choice.cpusUsed * 100) / 100} of ${choice.vcpus} vCPU`;
+  const cpus = `${formatCpus(choice.cpusUsed)} of ${choice.vcpus} vCPU`;
   return `${choice.host} is the least loaded host with room: ${memory} and ${cpus} in use with the new tenant`;
 }
 

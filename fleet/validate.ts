@@ -3,7 +3,8 @@
  * It runs before any Pulumi resource is registered; a file with any problem changes nothing.
  */
 import { z } from "zod";
-import { GiB, HOST_RESERVED_MEMORY_BYTES, MIN_PLAN_MEMORY_BYTES, SERVER_TYPES, type PlanSpec } from "./catalog";
+import { capacityVerdict, formatCpus, hostRoom, usageOf } from "./capacity";
+import { GiB, HOST_RESERVED_MEMORY_BYTES, MIN_PLAN_MEMORY_BYTES, SERVER_TYPES, serverTypeOf, type PlanSpec } from "./catalog";
 import { didYouMean } from "./didYouMean";
 import { imagePinProblem } from "./images";
 import { TenantsFileError, type Issue } from "./issues";
@@ -153,7 +154,8 @@ interface HostTable {
   /** Every host name declared, even by an entry with other problems: its tenants should not get errors too. */
   readonly declared: ReadonlySet<string>;
 }
-type HostLoad = Map<string, { memoryBytes: number; cpus: number; tenants: string[] }>;
+/** The tenants placed on each well-formed host, with their plans, in file order. */
+type HostLoad = Map<string, Array<{ name: string; planName: string; plan: PlanSpec }>>;
 
 /** Plans: memory must parse and be enough for OpenClaw; the default plan and image must make sense. */
 function checkPlans(source: TenantsSource, data: Record<string, unknown>, defaults: Defaults, report: Report): PlanTable {
@@ -195,7 +197,7 @@ function checkHosts(source: TenantsSource, data: Record<string, unknown>, report
       continue;
     }
     byName.set(entry.value.name, entry);
-    if (!(entry.value.serverType in SERVER_TYPES)) {
+    if (!serverTypeOf(entry.value.serverType)) {
       report(source.issueAt(["hosts", entry.index, "serverType"], `unknown Hetzner server type "${entry.value.serverType}".${didYouMean(entry.value.serverType, Object.keys(SERVER_TYPES))} Known types: ${Object.keys(SERVER_TYPES).join(", ")}.`));
     }
   }
@@ -246,37 +248,54 @@ function checkTenants(source: TenantsSource, data: Record<string, unknown>, opti
     const planName = tenant.plan ?? defaults.plan ?? DEFAULT_PLAN;
     const plan = plans.specs[planName];
     if (plan && hosts.byName.has(tenant.host)) {
-      const hostLoad = load.get(tenant.host) ?? { memoryBytes: 0, cpus: 0, tenants: [] };
-      hostLoad.memoryBytes += plan.memoryBytes;
-      hostLoad.cpus += plan.cpus;
-      hostLoad.tenants.push(`${tenant.name} (${planName})`);
-      load.set(tenant.host, hostLoad);
+      const onHost = load.get(tenant.host) ?? [];
+      onHost.push({ name: tenant.name, planName, plan });
+      load.set(tenant.host, onHost);
     }
   }
   return load;
 }
 
+/** Up to this many tenants, a capacity error names them all; beyond, it counts them and names the largest. */
+const TENANTS_LISTED = 5;
+const LARGEST_LISTED = 3;
+
 /** Capacity: the plans of a host's tenants must fit its server type (memory less the host's reserve, and vCPUs). */
 function checkCapacity(source: TenantsSource, hosts: HostTable, load: HostLoad, report: Report): void {
-  for (const [hostName, hostLoad] of load) {
+  for (const [hostName, tenants] of load) {
     const host = hosts.byName.get(hostName)!;
-    const serverType = SERVER_TYPES[host.value.serverType];
-    if (!serverType) continue;
-    const memoryAvailable = serverType.memoryBytes - HOST_RESERVED_MEMORY_BYTES;
+    const room = hostRoom(host.value.serverType);
+    if (!room) continue;
+    const usage = usageOf(tenants.map((t) => t.plan));
+    const verdict = capacityVerdict(usage, room);
+    if (verdict.fits) continue;
     const problems: string[] = [];
-    if (hostLoad.memoryBytes > memoryAvailable) {
-      problems.push(`memory ${formatMemory(hostLoad.memoryBytes)} needed, ${formatMemory(memoryAvailable)} available (${serverType.memoryBytes / GiB} GB less ${formatMemory(HOST_RESERVED_MEMORY_BYTES)} reserved)`);
+    if (verdict.memoryOver) {
+      problems.push(`memory ${formatMemory(usage.memoryBytes)} needed, ${formatMemory(room.memoryAvailableBytes)} available (${room.serverType.memoryBytes / GiB} GB less ${formatMemory(HOST_RESERVED_MEMORY_BYTES)} reserved)`);
     }
-    if (hostLoad.cpus > serverType.vcpus) problems.push(`CPU ${round(hostLoad.cpus)} cores needed, ${serverType.vcpus} vCPU available`);
-    if (problems.length > 0) {
-      report(
-        source.issueAt(
-          ["hosts", host.index, "serverType"],
-          `host "${hostName}" (${host.value.serverType}) cannot hold its tenants: ${problems.join("; ")}. Tenants: ${hostLoad.tenants.join(", ")}. Use a larger serverType or move tenants to another host.`,
-        ),
-      );
-    }
+    if (verdict.cpuOver) problems.push(`CPU ${formatCpus(usage.cpus)} cores needed, ${room.vcpus} vCPU available`);
+    const who =
+      tenants.length <= TENANTS_LISTED
+        ? `its tenants: ${problems.join("; ")}. Tenants: ${tenants.map((t) => `${t.name} (${t.planName})`).join(", ")}.`
+        : `its ${tenants.length} tenants: ${problems.join("; ")}. The largest: ${largestTenants(tenants, verdict.memoryOver, verdict.cpuOver)}.`;
+    report(source.issueAt(["hosts", host.index, "serverType"], `host "${hostName}" (${host.value.serverType}) cannot hold ${who} Use a larger serverType or move tenants to another host.`));
   }
+}
+
+/** The few tenants that take the most of what is short (memory first), then how many others there are. */
+function largestTenants(tenants: Array<{ name: string; planName: string; plan: PlanSpec }>, memoryOver: boolean, cpuOver: boolean): string {
+  const byMemory = (a: PlanSpec, b: PlanSpec) => b.memoryBytes - a.memoryBytes;
+  const byCpus = (a: PlanSpec, b: PlanSpec) => b.cpus - a.cpus;
+  const [first, second] = memoryOver ? [byMemory, byCpus] : [byCpus, byMemory];
+  const largest = [...tenants]
+    .sort((a, b) => first(a.plan, b.plan) || second(a.plan, b.plan) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .slice(0, LARGEST_LISTED)
+    .map((t) => {
+      const sizes = [...(memoryOver ? [formatMemory(t.plan.memoryBytes)] : []), ...(cpuOver ? [`${formatCpus(t.plan.cpus)} CPU`] : [])];
+      return `${t.name} (${t.planName}: ${sizes.join(", ")})`;
+    });
+  const rest = tenants.length - largest.length;
+  return `${largest.join(", ")} and ${rest} more`;
 }
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
@@ -288,8 +307,6 @@ function checkDomain(domain: string, zone: string | undefined): string | undefin
   }
   return undefined;
 }
-
-const round = (value: number) => Math.round(value * 100) / 100;
 
 function tenantNameAt(data: Record<string, unknown>, index: number): string {
   const tenant = Array.isArray(data.tenants) ? (data.tenants[index] as { name?: unknown } | undefined) : undefined;
