@@ -22,7 +22,7 @@ import {
   type TenantEntry,
   type TenantsFile,
 } from "./schema";
-import { SECRET_ADVICE, looksLikeSecretKey, looksLikeSecretValue } from "./secrets";
+import { SECRET_ADVICE, looksLikeSecretKey, secretValueMatch } from "./secrets";
 import { TenantsSource } from "./source";
 import { formatMemory, parseMemory, suggestMemory } from "./units";
 
@@ -69,11 +69,13 @@ export function checkTenantsFile(text: string, options: ValidateOptions): Valida
     reported.add(id);
   };
 
-  checkSecrets(source, report);
   const schemaResult = tenantsFileSchema.safeParse(data, { reportInput: true });
-  if (!schemaResult.success) {
-    for (const zodIssue of schemaResult.error.issues) schemaIssues(source, zodIssue, report);
-  }
+  const zodIssues = schemaResult.success ? [] : schemaResult.error.issues;
+  // Values the schema refuses (its messages never repeat a value), so that a secret guessed from a value's shape
+  // yields to the specific problem: a 64-character name of a-f letters is too long, not a token.
+  const malformed = new Set(zodIssues.filter((i) => i.code !== "unrecognized_keys").map((i) => JSON.stringify(i.path)));
+  checkSecrets(source, malformed, report);
+  for (const zodIssue of zodIssues) schemaIssues(source, zodIssue, report);
   checkRules(source, data as Record<string, unknown>, options, report);
 
   const sorted = issues.sort((a, b) => a.line - b.line || a.column - b.column);
@@ -83,15 +85,24 @@ export function checkTenantsFile(text: string, options: ValidateOptions): Valida
 
 type Report = (issue: Issue) => void;
 
-function checkSecrets(source: TenantsSource, report: Report): void {
+/**
+ * Keys and values that look like credentials. A value in a known credential format is reported as a secret even
+ * where another rule also fails (that rule's message might repeat the value); a value that only has a secret's
+ * shape is not, where the schema already refuses it (`malformed`, by path): the schema's message names the real
+ * problem and repeats nothing.
+ */
+function checkSecrets(source: TenantsSource, malformed: ReadonlySet<string>, report: Report): void {
   const secretKeys = new Set<string>();
   for (const { path, key, value } of source.scalars()) {
     const id = JSON.stringify(path);
     if (key && looksLikeSecretKey(value)) {
       secretKeys.add(id);
       report(source.issueAtKey(path, `looks like a secret: ${SECRET_ADVICE}`));
-    } else if (!key && !secretKeys.has(id) && looksLikeSecretValue(value)) {
-      report(source.issueAt(path, `this value looks like a secret (an API key or token): ${SECRET_ADVICE}`));
+    } else if (!key && !secretKeys.has(id)) {
+      const match = secretValueMatch(value);
+      if (match === "format" || (match === "shape" && !malformed.has(id))) {
+        report(source.issueAt(path, `this value looks like a secret (an API key or token): ${SECRET_ADVICE}`));
+      }
     }
   }
 }

@@ -256,6 +256,48 @@ describe("secret detection", () => {
   });
 });
 
+describe("secret detection yields to the name rule, except for known credential formats", () => {
+  const fileWithName = (name: string) => `hosts:\n  - { name: h, location: fsn1, serverType: cx42 }\ntenants:\n  - name: "${name}"\n    host: h\n`;
+  const mixed = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+  it("a name with only a secret's shape (long hex, high entropy) that breaks the name rule is reported by the name rule", () => {
+    const shaped = fc.oneof(
+      hex(41).chain((h) => hex(23).map((t) => h + t)), // 64 hex digits: a SHA-256, or just a long name of a-f letters
+      fc.integer({ min: 41, max: 120 }).chain((n) => hex(n)),
+      fc.string({ unit: fc.constantFrom(...mixed), minLength: 32, maxLength: 60 }).filter((v) => /[a-z]/.test(v) && /[A-Z]/.test(v) && /[0-9]/.test(v)),
+    );
+    fc.assert(
+      fc.property(shaped, (name) => {
+        expect(looksLikeSecretValue(name)).toBe(true); // the heuristic alone would call it a secret
+        const issues = checkTenantsFile(fileWithName(name), PROD).issues;
+        expect(issues.map((i) => i.path)).toEqual(["tenants[0].name"]);
+        expect(issues[0]!.message).not.toContain("secret");
+        expect(issues[0]!.message).toContain("must be a DNS label");
+        if (name.length > 40) expect(issues[0]!.message).toMatch(new RegExp(`^is too long \\(${name.length} characters, at most 40\\)`));
+        expect(issues[0]!.message).not.toContain(name.slice(0, 16));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a value in a known credential format is reported as a secret even in a name, and never repeated", () => {
+    const token = fc.string({ unit: fc.constantFrom(...mixed), minLength: 24, maxLength: 60 });
+    const credential = fc.oneof(
+      token.map((t) => `sk-ant-api03-${t}`),
+      token.map((t) => `ghp_${t}`),
+      token.map((t) => `github_pat_${t}`),
+    );
+    fc.assert(
+      fc.property(credential, (name) => {
+        const issues = checkTenantsFile(fileWithName(name), PROD).issues;
+        expect(issues.map((i) => [i.path, i.message.slice(0, 30)])).toEqual([["tenants[0].name", "this value looks like a secret"]]);
+        expect(JSON.stringify(issues)).not.toContain(name.slice(-16));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe("capacity: placement and validation agree", () => {
   // Server types with little room, so that fleets are often full; cpx11 (2 GB) holds no tenant at all.
   const SMALL_TYPES = { cx22: [2, 4], cpx11: [2, 2], cpx21: [3, 4], ccx13: [2, 8], cx32: [4, 8], ccx23: [4, 16] } as const;
