@@ -171,8 +171,13 @@ type HostLoad = Map<string, Array<{ name: string; planName: string; plan: PlanSp
 /** Plans: memory must parse and be enough for OpenClaw; the default plan and image must make sense. */
 function checkPlans(source: TenantsSource, data: Record<string, unknown>, defaults: Defaults, report: Report): PlanTable {
   const rawPlans = data.plans && typeof data.plans === "object" && !Array.isArray(data.plans) ? (data.plans as Record<string, unknown>) : undefined;
-  const validPlans: Record<string, z.infer<typeof planSchema>> = {};
+  const validPlans: Record<string, z.infer<typeof planSchema>> = Object.create(null);
   for (const [name, raw] of Object.entries(rawPlans ?? {})) {
+    if (name === "__proto__") {
+      // JavaScript objects (and the schema's parsed data) cannot hold this key: it would silently vanish.
+      report(source.issueAtKey(["plans", name], `"${name}" cannot name a plan: choose another name`));
+      continue;
+    }
     const parsed = z.object(planSchema.shape).safeParse(raw);
     if (!parsed.success) continue;
     const bytes = parseMemory(parsed.data.memory);
