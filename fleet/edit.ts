@@ -263,12 +263,13 @@ function applySplices(text: string, splices: readonly Splice[]): string {
 
 /** Picks the text (spliced when it is faithful to the Document edit), then validates it as the stack would. */
 function finish(text: string, edited: Document, splices: readonly Splice[] | undefined, options: ValidateOptions, before: FleetPlan): EditResult {
-  const expected = edited.toJS({ maxAliasCount: 100 });
+  // The file passed validation, which bounds what its aliases expand to (TenantsSource.aliasIssues); the edit adds none.
+  const expected = edited.toJS({ maxAliasCount: -1 });
   let next: string | undefined;
   if (splices) {
     const candidate = applySplices(text, splices);
     const reparsed = parseDocument(candidate);
-    if (reparsed.errors.length === 0 && isDeepStrictEqual(reparsed.toJS({ maxAliasCount: 100 }), expected)) next = candidate;
+    if (reparsed.errors.length === 0 && isDeepStrictEqual(toDataOrUndefined(reparsed), expected)) next = candidate;
   }
   const formattingPreserved = next !== undefined;
   next ??= edited.toString();
@@ -277,6 +278,15 @@ function finish(text: string, edited: Document, splices: readonly Splice[] | und
     return refuse("refused", `refused: with this change ${options.file} would have ${problems(result.issues.length)} (lines as they would be after the edit); it was not changed:`, result.issues);
   }
   return { ok: true, text: next, changed: next !== text, formattingPreserved, before, after: result.fleet };
+}
+
+/** The spliced text's data; undefined (not faithful) if its aliases do not resolve or expand too far. */
+function toDataOrUndefined(doc: Document): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 1000 });
+  } catch {
+    return undefined;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

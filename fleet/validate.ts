@@ -52,6 +52,8 @@ export function checkTenantsFile(text: string, options: ValidateOptions): Valida
   const source = new TenantsSource(options.file, text);
   const syntax = source.syntaxIssues();
   if (syntax.length > 0) return { issues: syntax };
+  const aliases = source.aliasIssues();
+  if (aliases.length > 0) return { issues: aliases };
 
   const data = source.data();
   if (data === null || data === undefined) {
