@@ -57,6 +57,11 @@ export const SERVER_TYPES: Readonly<Record<string, ServerType>> = {
   ccx63: type(48, 192),
 };
 
+/** A server type by name; undefined for names AgentPod does not know (including "toString" and the like). */
+export function serverTypeOf(name: string): ServerType | undefined {
+  return Object.hasOwn(SERVER_TYPES, name) ? SERVER_TYPES[name] : undefined;
+}
+
 /** Hetzner Cloud locations. */
 export const LOCATIONS = ["fsn1", "nbg1", "hel1", "ash", "hil", "sin"] as const;
 export type Location = (typeof LOCATIONS)[number];

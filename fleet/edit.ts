@@ -14,7 +14,8 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import { isMap, isScalar, isSeq, parse, parseDocument, type Document, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from "yaml";
-import { HOST_RESERVED_MEMORY_BYTES, SERVER_TYPES, type PlanSpec } from "./catalog";
+import { capacityVerdict, formatCpus, hostRoom, usageOf } from "./capacity";
+import type { PlanSpec } from "./catalog";
 import { closest } from "./didYouMean";
 import type { Issue } from "./issues";
 import { effectivePlans, type FleetPlan, type TenantPlan } from "./plan";
@@ -168,21 +169,18 @@ export function chooseHost(fleet: FleetPlan, plan: PlanSpec | undefined): HostCh
   const need = plan ?? { cpus: 0, memoryBytes: 0, pids: 0 };
   const choices: HostChoice[] = [];
   for (const host of fleet.hosts) {
-    const type = SERVER_TYPES[host.serverType];
-    if (!type) continue;
-    const tenants = fleet.tenants.filter((t) => t.host === host.name);
-    const memoryUsedBytes = tenants.reduce((sum, t) => sum + t.plan.memoryBytes, 0) + need.memoryBytes;
-    const cpusUsed = tenants.reduce((sum, t) => sum + t.plan.cpus, 0) + need.cpus;
-    const memoryAvailableBytes = type.memoryBytes - HOST_RESERVED_MEMORY_BYTES;
+    const room = hostRoom(host.serverType);
+    if (!room) continue;
+    const usage = usageOf([...fleet.tenants.filter((t) => t.host === host.name).map((t) => t.plan), need]);
     choices.push({
       host: host.name,
-      fits: memoryUsedBytes <= memoryAvailableBytes && cpusUsed <= type.vcpus,
-      memoryShare: memoryUsedBytes / memoryAvailableBytes,
-      cpuShare: cpusUsed / type.vcpus,
-      memoryUsedBytes,
-      memoryAvailableBytes,
-      cpusUsed,
-      vcpus: type.vcpus,
+      fits: capacityVerdict(usage, room).fits,
+      memoryShare: usage.memoryBytes / room.memoryAvailableBytes,
+      cpuShare: usage.cpus / room.vcpus,
+      memoryUsedBytes: usage.memoryBytes,
+      memoryAvailableBytes: room.memoryAvailableBytes,
+      cpusUsed: usage.cpus,
+      vcpus: room.vcpus,
     });
   }
   choices.sort((a, b) => Number(b.fits) - Number(a.fits) || a.memoryShare - b.memoryShare || a.cpuShare - b.cpuShare || (a.host < b.host ? -1 : 1));
@@ -191,7 +189,7 @@ export function chooseHost(fleet: FleetPlan, plan: PlanSpec | undefined): HostCh
 
 export function describePlacement(choice: HostChoice): string {
   const memory = `${formatMemory(choice.memoryUsedBytes)} of ${formatMemory(choice.memoryAvailableBytes)} memory`;
-  const cpus = `${Math.round(choice.cpusUsed * 100) / 100} of ${choice.vcpus} vCPU`;
+  const cpus = `${formatCpus(choice.cpusUsed)} of ${choice.vcpus} vCPU`;
   return `${choice.host} is the least loaded host with room: ${memory} and ${cpus} in use with the new tenant`;
 }
 
@@ -277,12 +275,13 @@ function applySplices(text: string, splices: readonly Splice[]): string {
 
 /** Picks the text (spliced when it is faithful to the Document edit), then validates it as the stack would. */
 function finish(text: string, edited: Document, splices: readonly Splice[] | undefined, options: ValidateOptions, before: FleetPlan): EditResult {
-  const expected = edited.toJS({ maxAliasCount: 100 });
+  // The file passed validation, which bounds what its aliases expand to (TenantsSource.aliasIssues); the edit adds none.
+  const expected = edited.toJS({ maxAliasCount: -1 });
   let next: string | undefined;
   if (splices) {
     const candidate = applySplices(text, splices);
     const reparsed = parseDocument(candidate);
-    if (reparsed.errors.length === 0 && isDeepStrictEqual(reparsed.toJS({ maxAliasCount: 100 }), expected)) next = candidate;
+    if (reparsed.errors.length === 0 && isDeepStrictEqual(toDataOrUndefined(reparsed), expected)) next = candidate;
   }
   const formattingPreserved = next !== undefined;
   next ??= edited.toString();
@@ -291,6 +290,15 @@ function finish(text: string, edited: Document, splices: readonly Splice[] | und
     return refuse("refused", `refused: with this change ${options.file} would have ${problems(result.issues.length)} (lines as they would be after the edit); it was not changed:`, result.issues);
   }
   return { ok: true, text: next, changed: next !== text, formattingPreserved, before, after: result.fleet };
+}
+
+/** The spliced text's data; undefined (not faithful) if its aliases do not resolve or expand too far. */
+function toDataOrUndefined(doc: Document): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 1000 });
+  } catch {
+    return undefined;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -42,8 +42,9 @@ const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1
 
 /** The plans in force: the file's own when it has a `plans:` section, the built-in ones otherwise. */
 export function effectivePlans(file: Pick<TenantsFile, "plans">): Record<string, PlanSpec> {
-  if (!file.plans) return { ...BUILT_IN_PLANS };
-  const plans: Record<string, PlanSpec> = {};
+  // Without a prototype: a plan name such as "constructor" is looked up as itself, never as an Object method.
+  const plans: Record<string, PlanSpec> = Object.create(null);
+  if (!file.plans) return Object.assign(plans, BUILT_IN_PLANS);
   for (const [name, plan] of Object.entries(file.plans)) {
     plans[name] = { cpus: plan.cpus, memoryBytes: parseMemory(plan.memory) ?? NaN, pids: plan.pids ?? DEFAULT_PIDS };
   }

@@ -8,11 +8,19 @@ import { LOCATIONS, MODEL_PROVIDER_NAMES } from "./catalog";
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 
+const DNS_LABEL_RULE = "must be a DNS label: lowercase letters, digits and dashes, 1-40 characters, starting and ending with a letter or digit";
+
 const dnsLabel = (what: string) =>
   z
     .string({ error: `expected the ${what} as a string` })
     .regex(DNS_LABEL, {
-      error: `must be a DNS label: lowercase letters, digits and dashes, 1-40 characters, starting and ending with a letter or digit`,
+      // The length is the one thing said about the value itself: the message never repeats it (it may be a secret).
+      error: (issue) => {
+        const length = typeof issue.input === "string" ? issue.input.length : 0;
+        if (length > 40) return `is too long (${length} characters, at most 40): ${DNS_LABEL_RULE}`;
+        if (length === 0) return `is empty: ${DNS_LABEL_RULE}`;
+        return DNS_LABEL_RULE;
+      },
     });
 
 const memory = z

@@ -3,7 +3,8 @@
  * leak; the check errs on the side of refusing, and the message says where the secret belongs instead.
  */
 
-const SECRET_VALUE_PATTERNS: readonly RegExp[] = [
+/** Formats that are credentials by construction: a value in one of them is a secret whatever field it is in. */
+const SECRET_FORMATS: readonly RegExp[] = [
   /^sk-ant-[A-Za-z0-9_-]{8,}/, // Anthropic
   /^sk-(proj-|svcacct-)?[A-Za-z0-9_-]{20,}$/, // OpenAI and look-alikes
   /^sk-or-v1-[0-9a-f]{20,}$/, // OpenRouter
@@ -13,8 +14,10 @@ const SECRET_VALUE_PATTERNS: readonly RegExp[] = [
   /^AIza[0-9A-Za-z_-]{35}$/, // Google API key
   /-----BEGIN [A-Z ]*PRIVATE KEY-----/, // PEM private keys
   /^eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}$/, // JWT
-  /^[0-9a-f]{40,}$/i, // long hex tokens (gateway tokens, API keys)
 ];
+
+/** Long hex strings: gateway tokens and API keys, but also what a long name made of a-f letters looks like. */
+const LONG_HEX = /^[0-9a-f]{40,}$/i;
 
 /** Long strings mixing cases and digits with no separators that names, domains and image references have. */
 function looksHighEntropy(value: string): boolean {
@@ -22,10 +25,21 @@ function looksHighEntropy(value: string): boolean {
   return /[a-z]/.test(value) && /[A-Z]/.test(value) && /[0-9]/.test(value);
 }
 
-export function looksLikeSecretValue(value: unknown): boolean {
-  if (typeof value !== "string") return false;
+/**
+ * Why a value looks like a secret: "format" for a known credential format (certain), "shape" for a guess from its
+ * shape (long hex, high entropy). A guess yields to a more specific rule the value already breaks (a name that is
+ * too long is reported as too long); a known format does not.
+ */
+export function secretValueMatch(value: unknown): "format" | "shape" | undefined {
+  if (typeof value !== "string") return undefined;
   const text = value.trim();
-  return SECRET_VALUE_PATTERNS.some((pattern) => pattern.test(text)) || looksHighEntropy(text);
+  if (SECRET_FORMATS.some((pattern) => pattern.test(text))) return "format";
+  if (LONG_HEX.test(text) || looksHighEntropy(text)) return "shape";
+  return undefined;
+}
+
+export function looksLikeSecretValue(value: unknown): boolean {
+  return secretValueMatch(value) !== undefined;
 }
 
 const SECRET_KEY = /(api[-_]?key|secret|token|passw(or)?d|credential|private[-_]?key|auth)/i;

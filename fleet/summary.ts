@@ -8,7 +8,7 @@
  * the container, the data volume is kept in every case, and a move or a new host location needs the data migrated.
  * Pure: no Git, no files, no Pulumi.
  */
-import { SERVER_TYPES, type PlanSpec } from "./catalog";
+import { serverTypeOf, type PlanSpec } from "./catalog";
 import type { FleetPlan, HostPlan, TenantPlan } from "./plan";
 import { formatMemory } from "./units";
 import { parseImageReference } from "./images";
@@ -204,7 +204,7 @@ function hostEdit(a: HostPlan, b: HostPlan): FleetChange[] {
   }
   if (a.serverType !== b.serverType) {
     const size = (type: string) => {
-      const t = SERVER_TYPES[type];
+      const t = serverTypeOf(type);
       return t ? ` (${t.vcpus} vCPU, ${t.memoryBytes / 1024 ** 3} GB)` : "";
     };
     // Tenants that move onto or off this host are counted as migrations, not as restarts here.

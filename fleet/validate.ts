@@ -3,7 +3,8 @@
  * It runs before any Pulumi resource is registered; a file with any problem changes nothing.
  */
 import { z } from "zod";
-import { GiB, HOST_RESERVED_MEMORY_BYTES, MIN_PLAN_MEMORY_BYTES, SERVER_TYPES, type PlanSpec } from "./catalog";
+import { capacityVerdict, formatCpus, hostRoom, usageOf } from "./capacity";
+import { GiB, HOST_RESERVED_MEMORY_BYTES, MIN_PLAN_MEMORY_BYTES, SERVER_TYPES, serverTypeOf, type PlanSpec } from "./catalog";
 import { didYouMean } from "./didYouMean";
 import { imagePinProblem } from "./images";
 import { TenantsFileError, type Issue } from "./issues";
@@ -21,7 +22,7 @@ import {
   type TenantEntry,
   type TenantsFile,
 } from "./schema";
-import { SECRET_ADVICE, looksLikeSecretKey, looksLikeSecretValue } from "./secrets";
+import { SECRET_ADVICE, looksLikeSecretKey, secretValueMatch } from "./secrets";
 import { TenantsSource } from "./source";
 import { formatMemory, parseMemory, suggestMemory } from "./units";
 
@@ -51,6 +52,8 @@ export function checkTenantsFile(text: string, options: ValidateOptions): Valida
   const source = new TenantsSource(options.file, text);
   const syntax = source.syntaxIssues();
   if (syntax.length > 0) return { issues: syntax };
+  const aliases = source.aliasIssues();
+  if (aliases.length > 0) return { issues: aliases };
 
   const data = source.data();
   if (data === null || data === undefined) {
@@ -68,11 +71,13 @@ export function checkTenantsFile(text: string, options: ValidateOptions): Valida
     reported.add(id);
   };
 
-  checkSecrets(source, report);
   const schemaResult = tenantsFileSchema.safeParse(data, { reportInput: true });
-  if (!schemaResult.success) {
-    for (const zodIssue of schemaResult.error.issues) schemaIssues(source, zodIssue, report);
-  }
+  const zodIssues = schemaResult.success ? [] : schemaResult.error.issues;
+  // Values the schema refuses (its messages never repeat a value), so that a secret guessed from a value's shape
+  // yields to the specific problem: a 64-character name of a-f letters is too long, not a token.
+  const malformed = new Set(zodIssues.filter((i) => i.code !== "unrecognized_keys").map((i) => JSON.stringify(i.path)));
+  checkSecrets(source, malformed, report);
+  for (const zodIssue of zodIssues) schemaIssues(source, zodIssue, report);
   checkRules(source, data as Record<string, unknown>, options, report);
 
   const sorted = issues.sort((a, b) => a.line - b.line || a.column - b.column);
@@ -82,15 +87,24 @@ export function checkTenantsFile(text: string, options: ValidateOptions): Valida
 
 type Report = (issue: Issue) => void;
 
-function checkSecrets(source: TenantsSource, report: Report): void {
+/**
+ * Keys and values that look like credentials. A value in a known credential format is reported as a secret even
+ * where another rule also fails (that rule's message might repeat the value); a value that only has a secret's
+ * shape is not, where the schema already refuses it (`malformed`, by path): the schema's message names the real
+ * problem and repeats nothing.
+ */
+function checkSecrets(source: TenantsSource, malformed: ReadonlySet<string>, report: Report): void {
   const secretKeys = new Set<string>();
   for (const { path, key, value } of source.scalars()) {
     const id = JSON.stringify(path);
     if (key && looksLikeSecretKey(value)) {
       secretKeys.add(id);
       report(source.issueAtKey(path, `looks like a secret: ${SECRET_ADVICE}`));
-    } else if (!key && !secretKeys.has(id) && looksLikeSecretValue(value)) {
-      report(source.issueAt(path, `this value looks like a secret (an API key or token): ${SECRET_ADVICE}`));
+    } else if (!key && !secretKeys.has(id)) {
+      const match = secretValueMatch(value);
+      if (match === "format" || (match === "shape" && !malformed.has(id))) {
+        report(source.issueAt(path, `this value looks like a secret (an API key or token): ${SECRET_ADVICE}`));
+      }
     }
   }
 }
@@ -153,13 +167,19 @@ interface HostTable {
   /** Every host name declared, even by an entry with other problems: its tenants should not get errors too. */
   readonly declared: ReadonlySet<string>;
 }
-type HostLoad = Map<string, { memoryBytes: number; cpus: number; tenants: string[] }>;
+/** The tenants placed on each well-formed host, with their plans, in file order. */
+type HostLoad = Map<string, Array<{ name: string; planName: string; plan: PlanSpec }>>;
 
 /** Plans: memory must parse and be enough for OpenClaw; the default plan and image must make sense. */
 function checkPlans(source: TenantsSource, data: Record<string, unknown>, defaults: Defaults, report: Report): PlanTable {
   const rawPlans = data.plans && typeof data.plans === "object" && !Array.isArray(data.plans) ? (data.plans as Record<string, unknown>) : undefined;
-  const validPlans: Record<string, z.infer<typeof planSchema>> = {};
+  const validPlans: Record<string, z.infer<typeof planSchema>> = Object.create(null);
   for (const [name, raw] of Object.entries(rawPlans ?? {})) {
+    if (name === "__proto__") {
+      // JavaScript objects (and the schema's parsed data) cannot hold this key: it would silently vanish.
+      report(source.issueAtKey(["plans", name], `"${name}" cannot name a plan: choose another name`));
+      continue;
+    }
     const parsed = z.object(planSchema.shape).safeParse(raw);
     if (!parsed.success) continue;
     const bytes = parseMemory(parsed.data.memory);
@@ -195,7 +215,7 @@ function checkHosts(source: TenantsSource, data: Record<string, unknown>, report
       continue;
     }
     byName.set(entry.value.name, entry);
-    if (!(entry.value.serverType in SERVER_TYPES)) {
+    if (!serverTypeOf(entry.value.serverType)) {
       report(source.issueAt(["hosts", entry.index, "serverType"], `unknown Hetzner server type "${entry.value.serverType}".${didYouMean(entry.value.serverType, Object.keys(SERVER_TYPES))} Known types: ${Object.keys(SERVER_TYPES).join(", ")}.`));
     }
   }
@@ -246,37 +266,54 @@ function checkTenants(source: TenantsSource, data: Record<string, unknown>, opti
     const planName = tenant.plan ?? defaults.plan ?? DEFAULT_PLAN;
     const plan = plans.specs[planName];
     if (plan && hosts.byName.has(tenant.host)) {
-      const hostLoad = load.get(tenant.host) ?? { memoryBytes: 0, cpus: 0, tenants: [] };
-      hostLoad.memoryBytes += plan.memoryBytes;
-      hostLoad.cpus += plan.cpus;
-      hostLoad.tenants.push(`${tenant.name} (${planName})`);
-      load.set(tenant.host, hostLoad);
+      const onHost = load.get(tenant.host) ?? [];
+      onHost.push({ name: tenant.name, planName, plan });
+      load.set(tenant.host, onHost);
     }
   }
   return load;
 }
 
+/** Up to this many tenants, a capacity error names them all; beyond, it counts them and names the largest. */
+const TENANTS_LISTED = 5;
+const LARGEST_LISTED = 3;
+
 /** Capacity: the plans of a host's tenants must fit its server type (memory less the host's reserve, and vCPUs). */
 function checkCapacity(source: TenantsSource, hosts: HostTable, load: HostLoad, report: Report): void {
-  for (const [hostName, hostLoad] of load) {
+  for (const [hostName, tenants] of load) {
     const host = hosts.byName.get(hostName)!;
-    const serverType = SERVER_TYPES[host.value.serverType];
-    if (!serverType) continue;
-    const memoryAvailable = serverType.memoryBytes - HOST_RESERVED_MEMORY_BYTES;
+    const room = hostRoom(host.value.serverType);
+    if (!room) continue;
+    const usage = usageOf(tenants.map((t) => t.plan));
+    const verdict = capacityVerdict(usage, room);
+    if (verdict.fits) continue;
     const problems: string[] = [];
-    if (hostLoad.memoryBytes > memoryAvailable) {
-      problems.push(`memory ${formatMemory(hostLoad.memoryBytes)} needed, ${formatMemory(memoryAvailable)} available (${serverType.memoryBytes / GiB} GB less ${formatMemory(HOST_RESERVED_MEMORY_BYTES)} reserved)`);
+    if (verdict.memoryOver) {
+      problems.push(`memory ${formatMemory(usage.memoryBytes)} needed, ${formatMemory(room.memoryAvailableBytes)} available (${room.serverType.memoryBytes / GiB} GB less ${formatMemory(HOST_RESERVED_MEMORY_BYTES)} reserved)`);
     }
-    if (hostLoad.cpus > serverType.vcpus) problems.push(`CPU ${round(hostLoad.cpus)} cores needed, ${serverType.vcpus} vCPU available`);
-    if (problems.length > 0) {
-      report(
-        source.issueAt(
-          ["hosts", host.index, "serverType"],
-          `host "${hostName}" (${host.value.serverType}) cannot hold its tenants: ${problems.join("; ")}. Tenants: ${hostLoad.tenants.join(", ")}. Use a larger serverType or move tenants to another host.`,
-        ),
-      );
-    }
+    if (verdict.cpuOver) problems.push(`CPU ${formatCpus(usage.cpus)} cores needed, ${room.vcpus} vCPU available`);
+    const who =
+      tenants.length <= TENANTS_LISTED
+        ? `its tenants: ${problems.join("; ")}. Tenants: ${tenants.map((t) => `${t.name} (${t.planName})`).join(", ")}.`
+        : `its ${tenants.length} tenants: ${problems.join("; ")}. The largest: ${largestTenants(tenants, verdict.memoryOver, verdict.cpuOver)}.`;
+    report(source.issueAt(["hosts", host.index, "serverType"], `host "${hostName}" (${host.value.serverType}) cannot hold ${who} Use a larger serverType or move tenants to another host.`));
   }
+}
+
+/** The few tenants that take the most of what is short (memory first), then how many others there are. */
+function largestTenants(tenants: Array<{ name: string; planName: string; plan: PlanSpec }>, memoryOver: boolean, cpuOver: boolean): string {
+  const byMemory = (a: PlanSpec, b: PlanSpec) => b.memoryBytes - a.memoryBytes;
+  const byCpus = (a: PlanSpec, b: PlanSpec) => b.cpus - a.cpus;
+  const [first, second] = memoryOver ? [byMemory, byCpus] : [byCpus, byMemory];
+  const largest = [...tenants]
+    .sort((a, b) => first(a.plan, b.plan) || second(a.plan, b.plan) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .slice(0, LARGEST_LISTED)
+    .map((t) => {
+      const sizes = [...(memoryOver ? [formatMemory(t.plan.memoryBytes)] : []), ...(cpuOver ? [`${formatCpus(t.plan.cpus)} CPU`] : [])];
+      return `${t.name} (${t.planName}: ${sizes.join(", ")})`;
+    });
+  const rest = tenants.length - largest.length;
+  return `${largest.join(", ")} and ${rest} more`;
 }
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
@@ -288,8 +325,6 @@ function checkDomain(domain: string, zone: string | undefined): string | undefin
   }
   return undefined;
 }
-
-const round = (value: number) => Math.round(value * 100) / 100;
 
 function tenantNameAt(data: Record<string, unknown>, index: number): string {
   const tenant = Array.isArray(data.tenants) ? (data.tenants[index] as { name?: unknown } | undefined) : undefined;

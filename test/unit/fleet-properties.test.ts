@@ -8,7 +8,8 @@ import { Document, isScalar, visit, type ToStringOptions } from "yaml";
 import { LOCATIONS, MiB, GiB, MODEL_PROVIDER_NAMES, MOVING_TAGS } from "../../fleet/catalog";
 import { closest, editDistance } from "../../fleet/didYouMean";
 import { imagePinProblem } from "../../fleet/images";
-import { planFleet } from "../../fleet/plan";
+import { addTenant, chooseHost } from "../../fleet/edit";
+import { effectivePlans, planFleet } from "../../fleet/plan";
 import type { TenantsFile } from "../../fleet/schema";
 import { looksLikeSecretValue } from "../../fleet/secrets";
 import { formatMemory, parseMemory } from "../../fleet/units";
@@ -251,6 +252,123 @@ describe("secret detection", () => {
     fc.assert(fc.property(secret, (value) => {
         expect(looksLikeSecretValue(value)).toBe(true);
       }),
+    );
+  });
+});
+
+describe("secret detection yields to the name rule, except for known credential formats", () => {
+  const fileWithName = (name: string) => `hosts:\n  - { name: h, location: fsn1, serverType: cx42 }\ntenants:\n  - name: "${name}"\n    host: h\n`;
+  const mixed = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+  it("a name with only a secret's shape (long hex, high entropy) that breaks the name rule is reported by the name rule", () => {
+    const shaped = fc.oneof(
+      hex(41).chain((h) => hex(23).map((t) => h + t)), // 64 hex digits: a SHA-256, or just a long name of a-f letters
+      fc.integer({ min: 41, max: 120 }).chain((n) => hex(n)),
+      fc.string({ unit: fc.constantFrom(...mixed), minLength: 32, maxLength: 60 }).filter((v) => /[a-z]/.test(v) && /[A-Z]/.test(v) && /[0-9]/.test(v)),
+    );
+    fc.assert(
+      fc.property(shaped, (name) => {
+        expect(looksLikeSecretValue(name)).toBe(true); // the heuristic alone would call it a secret
+        const issues = checkTenantsFile(fileWithName(name), PROD).issues;
+        expect(issues.map((i) => i.path)).toEqual(["tenants[0].name"]);
+        expect(issues[0]!.message).not.toContain("secret");
+        expect(issues[0]!.message).toContain("must be a DNS label");
+        if (name.length > 40) expect(issues[0]!.message).toMatch(new RegExp(`^is too long \\(${name.length} characters, at most 40\\)`));
+        expect(issues[0]!.message).not.toContain(name.slice(0, 16));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a value in a known credential format is reported as a secret even in a name, and never repeated", () => {
+    const token = fc.string({ unit: fc.constantFrom(...mixed), minLength: 24, maxLength: 60 });
+    const credential = fc.oneof(
+      token.map((t) => `sk-ant-api03-${t}`),
+      token.map((t) => `ghp_${t}`),
+      token.map((t) => `github_pat_${t}`),
+    );
+    fc.assert(
+      fc.property(credential, (name) => {
+        const issues = checkTenantsFile(fileWithName(name), PROD).issues;
+        expect(issues.map((i) => [i.path, i.message.slice(0, 30)])).toEqual([["tenants[0].name", "this value looks like a secret"]]);
+        expect(JSON.stringify(issues)).not.toContain(name.slice(-16));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("capacity: placement and validation agree", () => {
+  // Server types with little room, so that fleets are often full; cpx11 (2 GB) holds no tenant at all.
+  const SMALL_TYPES = { cx22: [2, 4], cpx11: [2, 2], cpx21: [3, 4], ccx13: [2, 8], cx32: [4, 8], ccx23: [4, 16] } as const;
+  type SmallType = keyof typeof SMALL_TYPES;
+  /** The test's own arithmetic, in integers (hundredths of a core, MiB): what fits, independently of fleet/capacity.ts. */
+  const roomOf = (type: SmallType) => ({ centiCpus: SMALL_TYPES[type][0] * 100, mib: SMALL_TYPES[type][1] * 1024 - 1024 });
+  const planGen = fc.record({ centiCpus: fc.constantFrom(10, 20, 25, 30, 50, 70, 90, 110, 130, 150, 200), mib: fc.constantFrom(2048, 2560, 3072, 4096) });
+  type Plan = { centiCpus: number; mib: number };
+
+  const fleetGen = fc.record({
+    plans: fc.array(planGen, { minLength: 1, maxLength: 4 }),
+    hosts: fc.array(fc.constantFrom(...(Object.keys(SMALL_TYPES) as SmallType[])), { minLength: 1, maxLength: 3 }),
+    tenants: fc.array(fc.record({ host: fc.nat(), plan: fc.nat() }), { maxLength: 10 }),
+    newPlan: fc.nat(),
+  });
+
+  /** tenants.yaml for the fleet; tenants that would overfill their host (by the test's arithmetic) are left out. */
+  function build(input: { plans: Plan[]; hosts: SmallType[]; tenants: Array<{ host: number; plan: number }> }) {
+    const used = input.hosts.map(() => ({ centiCpus: 0, mib: 0 }));
+    const placed: Array<{ name: string; host: number; plan: number }> = [];
+    input.tenants.forEach((t, i) => {
+      const host = t.host % input.hosts.length;
+      const plan = input.plans[t.plan % input.plans.length]!;
+      const room = roomOf(input.hosts[host]!);
+      if (used[host]!.centiCpus + plan.centiCpus > room.centiCpus || used[host]!.mib + plan.mib > room.mib) return;
+      used[host]!.centiCpus += plan.centiCpus;
+      used[host]!.mib += plan.mib;
+      placed.push({ name: `t${i}`, host, plan: t.plan % input.plans.length });
+    });
+    const plans = input.plans.map((p, i) => `  p${i}: { cpus: ${p.centiCpus / 100}, memory: ${p.mib}Mi }\n`).join("");
+    const hosts = input.hosts.map((type, i) => `  - { name: h${i}, location: fsn1, serverType: ${type} }\n`).join("");
+    const tenants = (extra: string) => placed.map((t) => `  - { name: ${t.name}, host: h${t.host}, plan: p${t.plan} }\n`).join("") + extra;
+    const text = (extra = "") => `defaults: { plan: p0 }\nplans:\n${plans}hosts:\n${hosts}tenants:${placed.length || extra ? "\n" + tenants(extra) : " []\n"}`;
+    const fitsOn = (host: number, plan: Plan) => {
+      const room = roomOf(input.hosts[host]!);
+      return used[host]!.centiCpus + plan.centiCpus <= room.centiCpus && used[host]!.mib + plan.mib <= room.mib;
+    };
+    return { text, fitsOn };
+  }
+
+  it("a host has room for a plan in `tenant add`'s placement exactly when the validator accepts the tenant there", () => {
+    fc.assert(
+      fc.property(fleetGen, (input) => {
+        const { text, fitsOn } = build(input);
+        const newPlan = input.newPlan % input.plans.length;
+        const plan = input.plans[newPlan]!;
+        const before = checkTenantsFile(text(), PROD);
+        expect(before.issues).toEqual([]);
+        const spec = effectivePlans(before.file!)[`p${newPlan}`]!;
+        input.hosts.forEach((_, host) => {
+          // The validator's verdict on the tenant placed on this host ...
+          const withTenant = checkTenantsFile(text(`  - { name: newcomer, host: h${host}, plan: p${newPlan} }\n`), PROD);
+          const refused = withTenant.issues.some((i) => i.path === `hosts[${host}].serverType` && i.message.includes("cannot hold"));
+          expect(refused).toBe(!fitsOn(host, plan));
+          // ... is placement's for the same host.
+          const only = { hosts: before.fleet!.hosts.filter((h) => h.name === `h${host}`), tenants: before.fleet!.tenants };
+          expect(chooseHost(only, spec)!.fits).toBe(fitsOn(host, plan));
+        });
+        // And `tenant add` without a host: placed where there is room, refused as "no-room" when there is none.
+        const added = addTenant(text(), { name: "newcomer", plan: `p${newPlan}` }, PROD);
+        const anyRoom = input.hosts.some((_, host) => fitsOn(host, plan));
+        if (anyRoom) {
+          expect(added.ok).toBe(true);
+          expect(added.ok && added.placement?.fits).toBe(true);
+          expect(added.ok && fitsOn(Number(added.placement!.host.slice(1)), plan)).toBe(true);
+        } else {
+          expect(added.ok).toBe(false);
+          expect(!added.ok && added.reason).toBe("no-room");
+        }
+      }),
+      { numRuns: 150 },
     );
   });
 });
