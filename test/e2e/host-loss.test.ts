@@ -103,14 +103,17 @@ describe("host loss, recovery and moves on the real engine", () => {
     docker(["rm", "--force", `${FLEET}-host-${B}`]);
     docker(["volume", "rm", `${FLEET}-host-${B}-disk`]);
 
-    const status = fleet.agentpod(["status"], { allowFailure: true });
+    const status = await fleet.agentpodAsync(["status"], { allowFailure: true });
     expect(status.status).toBe(1);
     expect(status.stdout).toMatch(/cat\s+host-b\s+drill\s+down/);
     expect(status.stdout).toMatch(/dog\s+host-b\s+drill\s+down/);
     expect(status.stdout).toContain(`host ${B} does not answer`);
     expect(status.stdout).toContain(`agentpod host replace ${B} --stack ${fleet.stack}`);
 
-    const replaced = fleet.agentpod(["host", "replace", B]);
+    // Asynchronous, so the probe loop runs during the replace (a synchronous call would freeze it).
+    const replacing = { started: Date.now(), ended: Infinity };
+    const replaced = await fleet.agentpodAsync(["host", "replace", B]);
+    replacing.ended = Date.now();
     expect(replaced.stdout).toContain(`host ${B} replaced; its tenants are back: cat, dog`);
     for (const tenant of tenantsOn(B)) {
       await readyThroughProxy(tenant);
@@ -119,14 +122,10 @@ describe("host loss, recovery and moves on the real engine", () => {
       const own = await handshake(PORT, domain(tenant), tokens[tenant]!, fleet.address(B));
       expect(own, tenant).toEqual({ challenge: true, ok: true, outcome: "hello-ok" });
     }
-    const { requests, failures } = await probe.stop();
-    expect(requests).toBeGreaterThan(20);
-    // Known defect (issue #7 stays open): on this 2-core machine host A's proxy path has been seen to stall once for
-    // up to ~10 s while the new server starts. Bounded here so a real outage of host A still fails the drill:
-    // every failed probe falls in one window of at most 25 s, and they are under a tenth of all requests.
-    const times = failures.map((f) => f.at);
-    if (times.length > 0) expect(Math.max(...times) - Math.min(...times), JSON.stringify(failures)).toBeLessThanOrEqual(25_000);
-    expect(failures.length, JSON.stringify(failures)).toBeLessThan(requests / 10);
+    const { requests, failures, during } = await probe.stop();
+    // The loop really ran while the replace did: at least one probe per second of it, each through host A's proxy.
+    expect(during(replacing), `probes during the replace (${requests} in all)`).toBeGreaterThan((replacing.ended - replacing.started) / 1000);
+    expect(failures, "host A's tenants answered every probe during the whole drill").toEqual([]);
     // Host A's tenants were not touched: same containers, same start times.
     for (const [tenant, before] of Object.entries(untouched)) expect(identity(tenant)).toBe(before);
     expect(readTokens()).toEqual(tokens);
@@ -163,7 +162,7 @@ describe("host loss, recovery and moves on the real engine", () => {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     })();
-    const moved = fleet.agentpod(["tenant", "move", moving, A]);
+    const moved = await fleet.agentpodAsync(["tenant", "move", moving, A]);
     placement = { ...placement, [moving]: A };
     await readyThroughProxy(moving);
     watching = false;

@@ -2,7 +2,7 @@
  * Helpers for the end-to-end suite: a throwaway project (its own state, its own fleet prefix and port) driven
  * through bin/agentpod on the real engine, plus Docker and HTTP/WebSocket probes through the real Traefik.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import { tmpdir } from "node:os";
@@ -12,6 +12,12 @@ import { defaultHostAddress, localServerEndpoint } from "../../fleet/localServer
 
 export const REPO = path.resolve(__dirname, "..", "..");
 const AGENTPOD = path.join(REPO, "bin", "agentpod");
+
+export interface CommandResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
 
 export interface LocalFleet {
   dir: string;
@@ -29,8 +35,20 @@ export interface LocalFleet {
   writeTenants(yaml: string): void;
   /** Sets (or replaces) one `agentpod:` setting in the stack file. */
   setConfig(key: string, value: string): void;
-  agentpod(args: string[], options?: { allowFailure?: boolean }): { status: number; stdout: string; stderr: string };
+  agentpod(args: string[], options?: { allowFailure?: boolean }): CommandResult;
+  /**
+   * The same, without blocking this process: probe loops and watchers in the test keep running while the command
+   * does (a synchronous call would freeze them, and their timers would fire as failures when it returns).
+   */
+  agentpodAsync(args: string[], options?: { allowFailure?: boolean }): Promise<CommandResult>;
   dispose(): void;
+}
+
+const COMMAND_TIMEOUT_MS = 15 * 60_000;
+
+function checked(args: string[], out: CommandResult, allowFailure: boolean): CommandResult {
+  if (out.status !== 0 && !allowFailure) throw new Error(`agentpod ${args.join(" ")} failed (${out.status}):\n${out.stdout.slice(-4000)}\n${out.stderr.slice(-4000)}`);
+  return out;
 }
 
 /** A project directory with Pulumi.yaml, a stack file and a tenants file, sharing this checkout's node_modules. */
@@ -65,10 +83,25 @@ export function createLocalFleet(options: { fleet: string; port: number; stack?:
       writeStackFile();
     },
     agentpod(args, { allowFailure = false } = {}) {
-      const result = spawnSync(AGENTPOD, [...args, "--stack", stack, "--project", dir], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 });
-      const out = { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-      if (out.status !== 0 && !allowFailure) throw new Error(`agentpod ${args.join(" ")} failed (${out.status}):\n${out.stdout.slice(-4000)}\n${out.stderr.slice(-4000)}`);
-      return out;
+      const result = spawnSync(AGENTPOD, [...args, "--stack", stack, "--project", dir], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: COMMAND_TIMEOUT_MS });
+      return checked(args, { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr }, allowFailure);
+    },
+    agentpodAsync(args, { allowFailure = false } = {}) {
+      return new Promise((resolve, reject) => {
+        const child = spawn(AGENTPOD, [...args, "--stack", stack, "--project", dir], { stdio: ["ignore", "pipe", "pipe"], timeout: COMMAND_TIMEOUT_MS });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk) => (stdout += String(chunk)));
+        child.stderr.on("data", (chunk) => (stderr += String(chunk)));
+        child.on("error", reject);
+        child.on("close", (code) => {
+          try {
+            resolve(checked(args, { status: code ?? -1, stdout, stderr }, allowFailure));
+          } catch (error) {
+            reject(error);
+          }
+        });
+      });
     },
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };
@@ -197,18 +230,19 @@ export interface ProbeTarget {
 
 /**
  * Requests /healthz on each target every `intervalMs` until stopped (bounded by `maxMs`), and records every answer
- * that is not 200: the "no failed request during the whole drill" check.
+ * that is not 200: the "no failed request during the whole drill" check. `during` counts the requests answered in a
+ * time window (epoch ms), so a test can prove the loop was running while the operation it watches was.
  */
 export function probeLoop(targets: readonly ProbeTarget[], intervalMs = 250, maxMs = 20 * 60_000) {
   let running = true;
   const started = Date.now();
   const failures: Array<{ at: number; host: string; status: number; body: string }> = [];
-  let requests = 0;
+  const answeredAt: number[] = [];
   const loop = (async () => {
     while (running && Date.now() - started < maxMs) {
       const answers = await Promise.all(targets.map(async (t) => ({ t, answer: await getVia(t.port, t.host, "/healthz", t.address) })));
       for (const { t, answer } of answers) {
-        requests++;
+        answeredAt.push(Date.now());
         if (answer.status !== 200) failures.push({ at: Date.now() - started, host: t.host, status: answer.status, body: answer.body.slice(0, 200) });
       }
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
@@ -218,7 +252,8 @@ export function probeLoop(targets: readonly ProbeTarget[], intervalMs = 250, max
     async stop() {
       running = false;
       await loop;
-      return { requests, failures };
+      const during = (window: { started: number; ended: number }) => answeredAt.filter((at) => at >= window.started && at <= window.ended).length;
+      return { requests: answeredAt.length, failures, during };
     },
   };
 }
