@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { createInterface } from "node:readline/promises";
 import { moveTenant } from "../fleet/edit";
 import { dockerNames } from "../fleet/gateway";
-import { digestTenantDataScript, exportTenantDataScript, importTenantDataScript, probeTenantDataScript, purgeTenantDataScript, tenantDataDir } from "../fleet/hostScripts";
+import { digestTenantDataScript, exportTenantDataScript, importTenantDataScript, probeTenantDataScript, purgeTenantDataScript, removeRouteScript, tenantDataDir } from "../fleet/hostScripts";
 import { traefikContainerName } from "../fleet/traefik";
 import { formatBytes } from "../fleet/units";
 import { checkTenantsFile } from "../fleet/validate";
@@ -155,14 +155,15 @@ export async function moveWithData(name: string, to: string, stackName: string, 
         `or go back: \`agentpod tenant purge ${name} --host ${to} --stack ${stackName}\`, set host: ${from} again and \`agentpod up\`.`,
     );
   }
-  await removeOldGateway(name, context, fromEndpoint);
+  await removeOldGateway(name, context, fromEndpoint, fromShell);
   console.log(`\nagentpod: ${name} moved from ${from} to ${to} with its data. The old copy stays on ${from}: \`agentpod tenant purge ${name} --host ${from} --stack ${stackName}\` deletes it.`);
   return 0;
 }
 
-/** The stopped gateway's container, network and volume object on the old host (the data directory stays). */
-async function removeOldGateway(tenant: string, context: StackContext, endpoint: string): Promise<void> {
+/** The stopped gateway's route, container, network and volume object on the old host (the data directory stays). */
+async function removeOldGateway(tenant: string, context: StackContext, endpoint: string, shell: HostShell): Promise<void> {
   const names = dockerNames(tenant, context.fleet);
+  await runOnHost(shell, removeRouteScript(tenant));
   await dockerAt(endpoint, ["rm", "--force", names.container]);
   await dockerAt(endpoint, ["network", "disconnect", "--force", names.network, traefikContainerName(context.fleet)]);
   await dockerAt(endpoint, ["network", "rm", names.network]);

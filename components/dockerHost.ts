@@ -1,5 +1,6 @@
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
+import type { HostShell } from "../providers/hostShell";
 
 /**
  * What the Proxy and Tenant components need from a host, whatever it is (a Hetzner server over SSH, or this
@@ -11,6 +12,8 @@ export interface DockerHost {
   readonly provider: docker.Provider;
   /** The provider's endpoint, for the docker CLI operations (pids limit, proxy attachment). */
   readonly dockerHost: pulumi.Input<string>;
+  /** The host's root shell, for what the program writes on the host itself (the proxy's route files). */
+  readonly shell: pulumi.Input<HostShell>;
   readonly ipv4?: pulumi.Output<string>;
   readonly ipv6?: pulumi.Output<string>;
   /**

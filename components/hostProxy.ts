@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CERT_RESOLVER, TRAEFIK_HEALTHCHECK, tenantEntrypoint, traefikFlags, type TlsMode } from "../fleet/traefik";
+import { HOST_ROUTES_DIR, PROXY_ROUTES_DIR } from "../fleet/routes";
 import { DEFAULT_FLEET, FLEET_LABEL, ROLE_LABEL, certificateVolumeName, edgeNetworkName, traefikContainerName } from "../fleet/naming";
 import { goDuration } from "../fleet/dockerFormat";
 import type { TenantProxy } from "./tenantGateway";
@@ -8,7 +9,7 @@ import type { TenantProxy } from "./tenantGateway";
 export interface HostProxyArgs {
   /** The host's Docker engine. */
   readonly provider: docker.Provider;
-  /** Prefix of Docker object names; the proxy routes only containers labelled with it. Default "agentpod". */
+  /** Prefix of Docker object names. Default "agentpod". */
   readonly fleet?: string;
   /** Traefik image, pinned (e.g. "traefik:v3.7.15"). Changing it recreates only this container. */
   readonly image: string;
@@ -24,9 +25,10 @@ export interface HostProxyArgs {
 }
 
 /**
- * The host's reverse proxy: one Traefik container that routes each tenant's domain to its gateway. Tenants are
- * discovered from container labels through the Docker socket (mounted read-only); the proxy joins tenant networks
- * live (ProxyAttachment), so adding, changing or removing a tenant never recreates or restarts it.
+ * The host's reverse proxy: one Traefik container that routes each tenant's domain to its gateway. It reads its
+ * routes from files the program writes on the host (fleet/routes.ts, mounted read-only) and holds no Docker API; it
+ * joins tenant networks live (ProxyAttachment), so adding, changing or removing a tenant never recreates or restarts
+ * it.
  */
 export class HostProxy extends pulumi.ComponentResource {
   readonly container: docker.Container;
@@ -82,14 +84,15 @@ export class HostProxy extends pulumi.ComponentResource {
   ) {
     const ports = [{ internal: 80, external: publish.httpPort, ...(publish.address ? { ip: publish.address } : {}) }];
     if (args.tls.kind !== "none") ports.push({ internal: 443, external: publish.httpsPort ?? 443 });
-    const volumes: docker.types.input.ContainerVolume[] = [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }];
+    // No Docker socket: a read-only mount of it would restrict nothing (the API takes writes through it).
+    const volumes: docker.types.input.ContainerVolume[] = [{ hostPath: HOST_ROUTES_DIR, containerPath: PROXY_ROUTES_DIR, readOnly: true }];
     if (certificates) volumes.push({ volumeName: certificates.name, containerPath: "/letsencrypt" });
     return new docker.Container(
       `${name}-traefik`,
       {
         name: traefikContainerName(args.fleet ?? DEFAULT_FLEET),
         image: args.image,
-        command: traefikFlags(args.tls, args.fleet ?? DEFAULT_FLEET),
+        command: traefikFlags(args.tls),
         restart: "unless-stopped",
         capabilities: { drops: ["ALL"], adds: ["NET_BIND_SERVICE"] },
         securityOpts: ["no-new-privileges:true"],

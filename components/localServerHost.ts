@@ -53,7 +53,7 @@ export class LocalServerHost extends pulumi.ComponentResource implements DockerH
   readonly provider: docker.Provider;
   readonly dockerHost: pulumi.Output<string>;
   readonly ipv4: pulumi.Output<string>;
-  private readonly shell: HostShell;
+  readonly shell: HostShell;
   private readonly stack: string;
 
   constructor(name: string, args: LocalServerHostArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -8,17 +8,20 @@ import {
   GATEWAY_CONFIG_PATH,
   GATEWAY_ENV,
   GATEWAY_HEALTHCHECK,
+  GATEWAY_SCRATCH,
   GATEWAY_WORKDIR,
   GATEWAY_STATE_DIR,
   GATEWAY_USER,
   publicOrigin,
   renderGatewayConfig,
-  traefikLabels,
 } from "../fleet/gateway";
 import { DEFAULT_FLEET, FLEET_LABEL, HOST_LABEL, TENANT_LABEL, dockerNames } from "../fleet/naming";
 import { GatewayToken } from "../providers/gatewayToken";
 import { ContainerPidsLimit } from "../providers/pidsLimit";
+import { renderTenantRoute } from "../fleet/routes";
+import type { HostShell } from "../providers/hostShell";
 import { ProxyAttachment } from "../providers/proxyAttachment";
+import { TenantRoute } from "../providers/tenantRoute";
 
 export interface TenantProxy {
   /** Name of the host's Traefik container, which joins the tenant's network. */
@@ -55,6 +58,8 @@ export interface TenantGatewayArgs {
   readonly provider: docker.Provider;
   /** The same engine's endpoint, for the operations done with the docker CLI (pids limit, proxy attachment). */
   readonly dockerHost: pulumi.Input<string>;
+  /** The host's root shell: the tenant's route file is written on the host through it. */
+  readonly hostShell: pulumi.Input<HostShell>;
   readonly proxy: TenantProxy;
   /** Model API key (a secret) and the variable that carries it. Absent: the gateway runs without a model key. */
   readonly modelKey?: { readonly env: string; readonly value: pulumi.Input<string> };
@@ -79,6 +84,8 @@ export class TenantGateway extends pulumi.ComponentResource {
   readonly dataVolume: docker.Volume;
   readonly token: GatewayToken;
   readonly container: docker.Container;
+  /** The proxy's route to the gateway (a file Traefik reads), written once the gateway is healthy. */
+  readonly route: TenantRoute;
   /** Gateway token. Secret. */
   readonly gatewayToken: pulumi.Output<string>;
   readonly url: string;
@@ -104,6 +111,7 @@ export class TenantGateway extends pulumi.ComponentResource {
       { dockerHost: args.dockerHost, container: this.container.name, containerId: this.container.id, limit: args.plan.pids },
       { parent: this },
     );
+    this.route = this.createRoute(name, names, args);
     this.url = publicOrigin(args.domain, args.proxy.scheme, args.proxy.port);
     this.registerOutputs({ url: this.url, container: this.container.name, network: this.network.name, dataVolume: this.dataVolume.name });
   }
@@ -134,6 +142,22 @@ export class TenantGateway extends pulumi.ComponentResource {
     );
   }
 
+  /**
+   * After the container: it is created healthy (wait: true), so the proxy never routes the domain to a gateway that
+   * is not ready, and a removed tenant's route goes before its container does.
+   */
+  private createRoute(name: string, names: ReturnType<typeof dockerNames>, args: TenantGatewayArgs) {
+    const content = renderTenantRoute({
+      tenant: args.name,
+      domain: args.domain,
+      container: names.container,
+      entrypoint: args.proxy.entrypoint,
+      ...(args.proxy.certResolver ? { certResolver: args.proxy.certResolver } : {}),
+      requestsPerMinute: args.plan.requestsPerMinute,
+    });
+    return new TenantRoute(`${name}-route`, { tenant: args.name, shell: args.hostShell, dockerHost: args.dockerHost, content }, { parent: this, dependsOn: [this.container] });
+  }
+
   private createContainer(
     name: string,
     names: ReturnType<typeof dockerNames>,
@@ -141,13 +165,6 @@ export class TenantGateway extends pulumi.ComponentResource {
     attachment: ProxyAttachment,
     opts: pulumi.CustomResourceOptions,
   ) {
-    const labels = traefikLabels({
-      tenant: args.name,
-      domain: args.domain,
-      network: names.network,
-      entrypoint: args.proxy.entrypoint,
-      ...(args.proxy.certResolver ? { certResolver: args.proxy.certResolver } : {}),
-    });
     // The proxy reaches the gateway from inside the tenant network, so that network's subnet is the proxy's range.
     const subnet = this.network.ipamConfigs.apply((configs) => configs.map((c) => c.subnet).filter((s): s is string => !!s));
     const config = subnet.apply((trustedProxies) =>
@@ -173,12 +190,16 @@ export class TenantGateway extends pulumi.ComponentResource {
         init: true,
         capabilities: { drops: ["ALL"] },
         securityOpts: ["no-new-privileges:true"],
+        // Writes go to the state volume and to bounded scratch space only (fleet/gateway.ts GATEWAY_SCRATCH).
+        readOnly: true,
+        tmpfs: GATEWAY_SCRATCH,
         // memory, memorySwap (equal: no swap) and cpus: the plan reaches the container through these alone (and the
         // pids limit). Labels, env, uploads and the like replace the container when they change
         // (fleet/containerChanges.ts), so none of them may depend on the plan.
         ...gatewayLimits(args.plan),
         envs: pulumi.secret(envs),
-        labels: Object.entries({ ...labels, [TENANT_LABEL]: args.name, [HOST_LABEL]: args.host, [FLEET_LABEL]: args.fleet ?? DEFAULT_FLEET }).map(([label, value]) => ({ label, value })),
+        // Identity only: routes are files the proxy reads (fleet/routes.ts), not labels, so no route change restarts it.
+        labels: Object.entries({ [TENANT_LABEL]: args.name, [HOST_LABEL]: args.host, [FLEET_LABEL]: args.fleet ?? DEFAULT_FLEET }).map(([label, value]) => ({ label, value })),
         networksAdvanced: [{ name: this.network.name }],
         volumes: [{ volumeName: this.dataVolume.name, containerPath: GATEWAY_STATE_DIR }],
         uploads: [{ file: GATEWAY_CONFIG_PATH, content: config }],

@@ -73,16 +73,20 @@ export interface PlanSpec {
   readonly memoryBytes: number;
   /** Process limit (cgroup pids.max). */
   readonly pids: number;
+  /** Requests per minute the proxy lets through to the tenant, all its clients together (fleet/routes.ts). */
+  readonly requestsPerMinute: number;
 }
 
 /** Used when tenants.yaml has no `plans:` section. None is under 2 GiB: OpenClaw needs it. */
 export const BUILT_IN_PLANS: Readonly<Record<string, PlanSpec>> = {
-  basic: { cpus: 1, memoryBytes: 2 * GiB, pids: 512 },
-  pro: { cpus: 2, memoryBytes: 4 * GiB, pids: 1024 },
-  enterprise: { cpus: 4, memoryBytes: 8 * GiB, pids: 2048 },
+  basic: { cpus: 1, memoryBytes: 2 * GiB, pids: 512, requestsPerMinute: 600 },
+  pro: { cpus: 2, memoryBytes: 4 * GiB, pids: 1024, requestsPerMinute: 1200 },
+  enterprise: { cpus: 4, memoryBytes: 8 * GiB, pids: 2048, requestsPerMinute: 3000 },
 };
 
 export const DEFAULT_PIDS = 512;
+/** Ten requests a second on average: far above one person's use of the Control UI, far below a flood. */
+export const DEFAULT_REQUESTS_PER_MINUTE = 600;
 
 /**
  * Model providers a tenant may use, with the environment variable the gateway reads and the Pulumi config key

@@ -3,6 +3,8 @@
  * tenant-specific. The server ignores later edits of this text (ignoreChanges on userData), because Hetzner would
  * replace the server for any change; hosts are rebuilt on purpose, never by an innocent edit.
  */
+import { installFenceCommands } from "./hostFirewall";
+
 export const HOST_DATA_MOUNT = "/mnt/agentpod";
 export const TENANT_DATA_ROOT = `${HOST_DATA_MOUNT}/tenants`;
 
@@ -32,7 +34,7 @@ export function renderCloudInit(): string {
  * The readiness gate's script, the same on every host: waits for cloud-init where there is one, makes sure the
  * persistent data volume is mounted at HOST_DATA_MOUNT (Hetzner: mounts it by its stable device id and grows its
  * filesystem to the volume's size; a local server has it attached by its engine and only checks), creates the
- * tenant data root and waits for Docker.
+ * tenant data root, waits for Docker and installs the tenant fence (fleet/hostFirewall.ts).
  * Idempotent, so a re-run on an existing host changes nothing.
  */
 export function renderReadinessScript(volumeDevice?: string): string {
@@ -50,7 +52,9 @@ export function renderReadinessScript(volumeDevice?: string): string {
     `mkdir -p ${HOST_DATA_MOUNT}`,
     ...mount,
     `mkdir -p ${TENANT_DATA_ROOT}`,
-    "for i in $(seq 1 120); do docker info >/dev/null 2>&1 && exit 0; sleep 1; done",
-    "echo 'docker did not answer within 120 s' >&2; exit 1",
+    "ready=no; for i in $(seq 1 120); do if docker info >/dev/null 2>&1; then ready=yes; break; fi; sleep 1; done",
+    "[ $ready = yes ] || { echo 'docker did not answer within 120 s' >&2; exit 1; }",
+    // After Docker, whose DOCKER-USER chain the fence hooks into.
+    ...installFenceCommands(),
   ].join("\n");
 }

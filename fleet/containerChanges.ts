@@ -75,7 +75,7 @@ export function gatewayLimits(plan: PlanSpec): { memory: number; memorySwap: num
 }
 
 /** The fields of a resolved tenant whose change reaches its running gateway (its host aside: a move). */
-export type TenantField = "cpus" | "memory" | "pids" | "image" | "domain" | "modelProvider";
+export type TenantField = "cpus" | "memory" | "pids" | "requestsPerMinute" | "image" | "domain" | "modelProvider";
 
 export interface TenantFieldInputs {
   /** The gateway container's inputs derived from the field (components/tenantGateway.ts). */
@@ -84,6 +84,8 @@ export interface TenantFieldInputs {
   readonly pidsLimit?: true;
   /** Changes the tenant's DNS records (production). */
   readonly dns?: true;
+  /** Rewrites the tenant's route file (fleet/routes.ts), which the proxy reloads: in place, nothing restarts. */
+  readonly route?: true;
   /** A limit of the tenant's plan, rather than what the gateway runs or answers to. */
   readonly limit?: true;
 }
@@ -92,9 +94,10 @@ export const TENANT_FIELDS: Readonly<Record<TenantField, TenantFieldInputs>> = {
   cpus: { gateway: ["cpus"], limit: true },
   memory: { gateway: ["memory", "memorySwap"], limit: true },
   pids: { gateway: [], pidsLimit: true, limit: true },
+  requestsPerMinute: { gateway: [], route: true, limit: true },
   image: { gateway: ["image"] },
-  // The Traefik router rule (labels) and the Control UI's allowed origin (the uploaded config).
-  domain: { gateway: ["labels", "uploads"], dns: true },
+  // The proxy's router rule (the route file) and the Control UI's allowed origin (the uploaded config).
+  domain: { gateway: ["uploads"], dns: true, route: true },
   // The model key's variable (envs).
   modelProvider: { gateway: ["envs"] },
 };
@@ -114,6 +117,7 @@ export function changedTenantFields(a: TenantPlan, b: TenantPlan): TenantField[]
     cpus: a.plan?.cpus !== b.plan?.cpus,
     memory: a.plan?.memoryBytes !== b.plan?.memoryBytes,
     pids: a.plan?.pids !== b.plan?.pids,
+    requestsPerMinute: a.plan?.requestsPerMinute !== b.plan?.requestsPerMinute,
     image: a.image !== b.image,
     domain: a.domain !== b.domain,
     modelProvider: a.modelProvider !== b.modelProvider,

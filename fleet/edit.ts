@@ -165,8 +165,8 @@ export interface HostChoice {
  * the server type's memory (less the host reserve), then of its vCPUs, then by name. When no host has room, the
  * least loaded host all the same (`fits: false`), so that the validator reports the capacity problem there.
  */
-export function chooseHost(fleet: FleetPlan, plan: PlanSpec | undefined): HostChoice | undefined {
-  const need = plan ?? { cpus: 0, memoryBytes: 0, pids: 0 };
+export function chooseHost(fleet: FleetPlan, plan: Pick<PlanSpec, "cpus" | "memoryBytes"> | undefined): HostChoice | undefined {
+  const need = plan ?? { cpus: 0, memoryBytes: 0 };
   const choices: HostChoice[] = [];
   for (const host of fleet.hosts) {
     const room = hostRoom(host.serverType);

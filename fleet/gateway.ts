@@ -16,6 +16,18 @@ export const GATEWAY_WORKDIR = "/app";
 export const GATEWAY_COMMAND = ["node", "dist/index.js", "gateway", "--bind", "lan", "--port", String(GATEWAY_PORT)];
 
 /**
+ * The gateway's root filesystem is read-only; these are the only places it writes outside its state directory
+ * (measured with `docker diff` on the real gateway after start, health, a WebSocket handshake with the official
+ * client and state writes: log files and lock databases under /tmp, two empty cache directories under
+ * ~/.cache). They are scratch space: a tmpfs each, bounded, owned by the gateway's UID, counted in its memory limit.
+ * /home/node/.config/openclaw is not written (it only holds an auth-profile key when one is mounted there).
+ */
+export const GATEWAY_SCRATCH: Readonly<Record<string, string>> = {
+  "/tmp": "rw,nosuid,nodev,size=64m,uid=1000,gid=1000,mode=1777",
+  "/home/node/.cache": "rw,nosuid,nodev,size=64m,uid=1000,gid=1000,mode=0700",
+};
+
+/**
  * Environment every gateway gets besides its secrets. The config is managed by AgentPod (read-only for the
  * gateway); the state directory is named explicitly, else the gateway derives it from the config's folder.
  */
@@ -51,38 +63,6 @@ export function renderGatewayConfig(input: GatewayConfigInput): string {
 export function publicOrigin(domain: string, scheme: "https" | "http", port?: number): string {
   const defaultPort = scheme === "https" ? 443 : 80;
   return port === undefined || port === defaultPort ? `${scheme}://${domain}` : `${scheme}://${domain}:${port}`;
-}
-
-export interface RouteInput {
-  readonly tenant: string;
-  readonly domain: string;
-  /** Docker network on which Traefik reaches the gateway. */
-  readonly network: string;
-  /** Traefik entrypoint: "websecure" in production, "web" locally. */
-  readonly entrypoint: string;
-  /** Certificate resolver for TLS, when the entrypoint is TLS. */
-  readonly certResolver?: string;
-}
-
-/**
- * Traefik labels for one tenant. They depend only on the tenant's identity and domain, never on its plan, because
- * a label change recreates the container.
- */
-export function traefikLabels(route: RouteInput): Record<string, string> {
-  const router = `traefik.http.routers.${route.tenant}`;
-  const labels: Record<string, string> = {
-    "traefik.enable": "true",
-    "traefik.docker.network": route.network,
-    [`${router}.rule`]: `Host(\`${route.domain}\`)`,
-    [`${router}.entrypoints`]: route.entrypoint,
-    [`${router}.service`]: route.tenant,
-    [`traefik.http.services.${route.tenant}.loadbalancer.server.port`]: String(GATEWAY_PORT),
-  };
-  if (route.certResolver) {
-    labels[`${router}.tls`] = "true";
-    labels[`${router}.tls.certresolver`] = route.certResolver;
-  }
-  return labels;
 }
 
 /** Docker healthcheck: GET /healthz inside the container, with the Node.js the image already has. */

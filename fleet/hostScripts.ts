@@ -43,3 +43,18 @@ export const importTenantDataScript = (tenant: string) =>
  */
 export const digestTenantDataScript = (tenant: string) =>
   `set -eu; cd ${TENANT_DATA_ROOT}; { find ${tenant} -type f -printf '%P f %s %U %m\\n' -o -printf '%P %y %U %m\\n'; } | sort | sha256sum | cut -c1-64; find ${tenant} -type f -print0 | sort -z | xargs -0 -r cat | sha256sum | cut -c1-64`;
+
+/**
+ * Where the proxy's route files live on the host (fleet/routes.ts renders them): the server's own disk, so they go
+ * with a lost server and are written again with its tenants.
+ */
+export const HOST_ROUTES_DIR = "/etc/agentpod/traefik/routes";
+/** The file name of a tenant's route (tenant names are DNS labels: safe as file names). */
+export const routeFileName = (tenant: string) => `${tenant}.yml`;
+
+/** Writes a tenant's route file (its text on stdin) atomically: Traefik never reads half a file. */
+export const writeRouteScript = (tenant: string) =>
+  `set -eu; mkdir -p ${HOST_ROUTES_DIR}; cd ${HOST_ROUTES_DIR}; cat > .${tenant}.tmp; chmod 644 .${tenant}.tmp; mv -f .${tenant}.tmp ${routeFileName(tenant)}`;
+
+/** Removes a tenant's route file: Traefik stops routing its domain. */
+export const removeRouteScript = (tenant: string) => `set -eu; rm -f ${HOST_ROUTES_DIR}/${routeFileName(tenant)}`;

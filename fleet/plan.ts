@@ -3,7 +3,7 @@
  * derived, everything sorted by name). Components are built from this and nothing else, and tests can write it by
  * hand. Ordering by name, never by position in the file, is what makes reordering tenants.yaml a no-op.
  */
-import { BUILT_IN_PLANS, DEFAULT_PIDS, MODEL_PROVIDERS, type ModelProvider, type PlanSpec } from "./catalog";
+import { BUILT_IN_PLANS, DEFAULT_PIDS, DEFAULT_REQUESTS_PER_MINUTE, MODEL_PROVIDERS, type ModelProvider, type PlanSpec } from "./catalog";
 import { DEFAULT_DATA_VOLUME_GB, DEFAULT_IMAGE, DEFAULT_MODEL_PROVIDER, DEFAULT_PLAN, type TenantsFile } from "./schema";
 import { parseMemory } from "./units";
 
@@ -46,7 +46,12 @@ export function effectivePlans(file: Pick<TenantsFile, "plans">): Record<string,
   const plans: Record<string, PlanSpec> = Object.create(null);
   if (!file.plans) return Object.assign(plans, BUILT_IN_PLANS);
   for (const [name, plan] of Object.entries(file.plans)) {
-    plans[name] = { cpus: plan.cpus, memoryBytes: parseMemory(plan.memory) ?? NaN, pids: plan.pids ?? DEFAULT_PIDS };
+    plans[name] = {
+      cpus: plan.cpus,
+      memoryBytes: parseMemory(plan.memory) ?? NaN,
+      pids: plan.pids ?? DEFAULT_PIDS,
+      requestsPerMinute: plan.requestsPerMinute ?? DEFAULT_REQUESTS_PER_MINUTE,
+    };
   }
   return plans;
 }

@@ -41,6 +41,14 @@ export const planSchema = z
       .max(65536, { error: "must be at most 65536" })
       .optional()
       .describe("Process limit for the tenant's container. Default 512."),
+    requestsPerMinute: z
+      .int({ error: "expected a whole number of requests per minute" })
+      .min(10, { error: "must be at least 10: the Control UI alone makes a few dozen requests when it opens" })
+      .max(1_000_000, { error: "must be at most 1000000" })
+      .optional()
+      .describe(
+        "Requests per minute the proxy lets through to each tenant on this plan, all its clients together (bursts of ten seconds' worth, at least 50); beyond it clients get 429. Default 600. A change rewrites the tenant's route only: nothing restarts.",
+      ),
   }, { error: "expected a plan mapping such as { cpus: 1, memory: 2Gi }" })
   .describe("A resource plan: limits applied to each tenant's gateway container.");
 

@@ -144,7 +144,7 @@ function tenantEdit(a: TenantPlan, b: TenantPlan): TenantEdit {
     // New limits alone (a CPU change): the same gateway restarts. Anything else: a container of another kind.
     const limitsOnly = fields.filter((f) => tenantFieldEffect(f) === "replace").every((f) => TENANT_FIELDS[f].limit);
     effects.push(limitsOnly ? "container restarts" : "container replaced", "data kept");
-  } else if (effect === "update") effects.push("limits change in place", "no restart");
+  } else if (effect === "update" || fields.some((f) => TENANT_FIELDS[f].route && TENANT_FIELDS[f].limit)) effects.push("limits change in place", "no restart");
   else effects.push("same limits, no restart");
   return { parts, effect: effects.join(", "), restarts: effect === "replace" };
 }
@@ -157,6 +157,7 @@ function limitChanges(a: PlanSpec | undefined, b: PlanSpec | undefined): string[
   if (a?.cpus !== b?.cpus) out.push(`cpus ${cpus(a)} -> ${cpus(b)}`);
   if (a?.memoryBytes !== b?.memoryBytes) out.push(`memory ${memory(a)} -> ${memory(b)}`);
   if (a?.pids !== b?.pids) out.push(`pids ${pids(a)} -> ${pids(b)}`);
+  if (a?.requestsPerMinute !== b?.requestsPerMinute) out.push(`requests/min ${a?.requestsPerMinute ?? "?"} -> ${b?.requestsPerMinute ?? "?"}`);
   return out;
 }
 

@@ -1,12 +1,12 @@
 /**
  * Traefik's static configuration as command-line flags, as plain data. The dashboard and API are never enabled;
- * routes come only from labels of containers that opt in (`traefik.enable=true`).
+ * routes come only from the route files the program writes (fleet/routes.ts): Traefik holds no Docker API.
  */
 
-import { FLEET_LABEL } from "./naming";
+import { PROXY_ROUTES_DIR } from "./routes";
 
-/** The proxy's Docker names and the fleet label are defined with every other Docker name, in fleet/naming.ts. */
-export { DEFAULT_FLEET, FLEET_LABEL, certificateVolumeName, edgeNetworkName, traefikContainerName } from "./naming";
+/** The proxy's Docker names are defined with every other Docker name, in fleet/naming.ts. */
+export { DEFAULT_FLEET, certificateVolumeName, edgeNetworkName, traefikContainerName } from "./naming";
 export const CERT_RESOLVER = "letsencrypt";
 /** Internal ping entrypoint for the container's own healthcheck; bound to loopback inside the container. */
 const PING = ["--ping=true", "--ping.entrypoint=ping", "--entrypoints.ping.address=127.0.0.1:8082"];
@@ -19,12 +19,10 @@ export type TlsMode =
   /** Let's Encrypt with DNS-01 through Cloudflare, required when records are proxied (TLS-ALPN/HTTP challenges fail). */
   | { readonly kind: "dns-01"; readonly email: string };
 
-export function traefikFlags(tls: TlsMode, fleet: string): string[] {
+export function traefikFlags(tls: TlsMode): string[] {
   const flags = [
-    "--providers.docker=true",
-    "--providers.docker.endpoint=unix:///var/run/docker.sock",
-    "--providers.docker.exposedbydefault=false",
-    `--providers.docker.constraints=Label(\`${FLEET_LABEL}\`,\`${fleet}\`)`,
+    `--providers.file.directory=${PROXY_ROUTES_DIR}`,
+    "--providers.file.watch=true",
     "--entrypoints.web.address=:80",
     "--api.dashboard=false",
     "--global.checknewversion=false",

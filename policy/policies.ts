@@ -65,7 +65,7 @@ const WHERE_GATEWAY = "components/tenantGateway.ts (TenantGateway.createContaine
 
 export const tenantGatewayHardened: ResourceValidationPolicy = {
   name: "tenant-gateway-hardened",
-  description: "Every tenant gateway container has memory and swap limits, drops all capabilities and sets no-new-privileges.",
+  description: "Every tenant gateway container has memory and swap limits, drops all capabilities, sets no-new-privileges and has a read-only root filesystem.",
   enforcementLevel: "mandatory",
   severity: "high",
   validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
@@ -90,6 +90,9 @@ export const tenantGatewayHardened: ResourceValidationPolicy = {
     const securityOpts: unknown[] = props.securityOpts ?? [];
     if (!securityOpts.some((o) => typeof o === "string" && /^no-new-privileges([:=]true)?$/i.test(o.trim()))) {
       problems.push('no-new-privileges is not set: add "no-new-privileges:true" to `securityOpts`');
+    }
+    if (props.readOnly !== true) {
+      problems.push("the root filesystem is writable: set `readOnly: true` (state goes to the data volume, scratch to the tmpfs mounts of GATEWAY_SCRATCH)");
     }
     for (const problem of problems) reportViolation(`Tenant gateway container ${name}: ${problem}. Change it in ${WHERE_GATEWAY}.`);
   },
@@ -253,7 +256,7 @@ export const traefikDashboardNotExposed: ResourceValidationPolicy = {
         if (/^(api|dashboard)@internal$/i.test(String(value ?? "").trim())) {
           reportViolation(
             `Container ${name} has the label ${label}=${value}, which publishes Traefik's API and dashboard through a router. ` +
-              "Remove the label: tenant routers point at their own gateway service only (fleet/gateway.ts, traefikLabels).",
+              "Remove the label: tenant routers point at their own gateway service only (fleet/routes.ts).",
           );
         }
       }
@@ -261,4 +264,31 @@ export const traefikDashboardNotExposed: ResourceValidationPolicy = {
   },
 };
 
-export const policies = [tenantGatewayHardened, tenantGatewayPidsLimit, tenantDataVolumeKept, noPublicSsh, traefikDashboardNotExposed];
+/** A host path that hands a container the Docker API: the socket itself, or a directory that holds it. */
+export const isDockerApiPath = (hostPath: string) => /(^|\/)docker\.sock$/.test(hostPath) || /^\/(var\/)?run\/docker\/?$/.test(hostPath) || /^\/(var\/)?run\/?$/.test(hostPath);
+
+export const noDockerApiInContainers: ResourceValidationPolicy = {
+  name: "no-docker-api-in-containers",
+  description:
+    "No container gets the host's Docker API (a docker.sock bind, read-only or not: the API takes writes through it, and it is root on the host). " +
+    "The proxy reads route files (fleet/routes.ts); the host's own tooling reaches the engine from the host.",
+  enforcementLevel: "mandatory",
+  severity: "critical",
+  validateResource: (args, reportViolation) => {
+    if (args.type !== CONTAINER) return;
+    const name = dockerName(args.props, args.name);
+    const volumes = readKnown(() => args.props.volumes as Array<{ hostPath?: string; containerPath?: string }> | undefined);
+    const mounts = readKnown(() => args.props.mounts as Array<{ source?: string; type?: string }> | undefined);
+    const paths = [
+      ...(volumes.known ? (volumes.value ?? []).map((v) => v?.hostPath) : []),
+      ...(mounts.known ? (mounts.value ?? []).filter((m) => m?.type === "bind").map((m) => m?.source) : []),
+    ];
+    for (const path of paths) {
+      if (typeof path === "string" && isDockerApiPath(path)) {
+        reportViolation(`Container ${name} mounts ${path}, which gives it the host's Docker API (root on the host). Remove the mount: nothing in a container needs the engine.`);
+      }
+    }
+  },
+};
+
+export const policies = [tenantGatewayHardened, tenantGatewayPidsLimit, tenantDataVolumeKept, noPublicSsh, traefikDashboardNotExposed, noDockerApiInContainers];

@@ -209,6 +209,7 @@ function buildTenants(
       plan: tenant.plan,
       provider: host.provider,
       dockerHost: host.dockerHost,
+      hostShell: host.shell,
       ...(settings.target === "local" ? { fleet: settings.fleet } : {}),
       proxy: proxies.get(tenant.host)!.tenantProxy,
       ...optional("modelKey", modelKeyFor(tenant)),

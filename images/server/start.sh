@@ -5,4 +5,10 @@
 set -eu
 mkdir -p /agentpod/api /mnt/agentpod
 rm -f /agentpod/api/docker.sock /var/run/docker.pid /var/run/docker/containerd/containerd.pid
+# iptables rules live in the server's network namespace, which a restart makes anew: once the engine answers, the
+# tenant fence that the readiness gate installed (fleet/hostFirewall.ts) is applied again.
+( for i in $(seq 1 120); do
+    if docker info >/dev/null 2>&1; then [ ! -x /usr/local/sbin/agentpod-fence ] || /usr/local/sbin/agentpod-fence; exit 0; fi
+    sleep 1
+  done ) &
 exec dockerd --host unix:///agentpod/api/docker.sock --host unix:///var/run/docker.sock --config-file /etc/docker/daemon.json

@@ -30,7 +30,7 @@ TRAEFIK_IMAGE="agentpod/traefik:v${TRAEFIK_VERSION}"
 STANDIN_IMAGE="agentpod/standin:1"
 SERVER_BASE_IMAGE="agentpod/server-base:${SUITE}"
 SERVER_IMAGE="agentpod/server:1"
-SERVER_PACKAGES="ca-certificates,tini,docker.io,iptables,procps"
+SERVER_PACKAGES="ca-certificates,tini,docker.io,iptables,iproute2,procps"
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="${AGENTPOD_CACHE:-$HOME/.cache/agentpod}"

@@ -5,7 +5,7 @@
  * it runs beside a developer's own local stack.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createLocalFleet, docker, getVia, handshake, isPortFree, removeFleetObjects, stepsOf, waitFor, type LocalFleet } from "../support/localFleet";
+import { createLocalFleet, docker, getVia, handshake, isPortFree, removeFleetObjects, stepsOf, tcpProbeScript, waitFor, type LocalFleet } from "../support/localFleet";
 
 const FLEET = "e2e";
 const PORT = 18080;
@@ -92,9 +92,13 @@ describe("local fleet on the real engine", () => {
     expect(foreign.outcome).toMatch(/AUTH_TOKEN_MISMATCH|1008/);
 
     // Hardening as docker sees it.
-    expect(inspect("alpha", "{{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}} {{.HostConfig.Init}} {{.HostConfig.PidsLimit}} {{.Config.User}}")).toBe(
-      "[ALL] [no-new-privileges:true] true 512 1000:1000",
+    expect(inspect("alpha", "{{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}} {{.HostConfig.Init}} {{.HostConfig.PidsLimit}} {{.Config.User}} {{.HostConfig.ReadonlyRootfs}}")).toBe(
+      "[ALL] [no-new-privileges:true] true 512 1000:1000 true",
     );
+    // Read-only root: the gateway writes only to its state and its scratch space (and the WebSocket handshakes
+    // above, with state written through OpenClaw in later tests, run on this very container).
+    expect(execIn(`${FLEET}-alpha`, "touch /app/x 2>&1 || true")).toContain("Read-only file system");
+    expect(execIn(`${FLEET}-alpha`, "touch /tmp/x /home/node/.cache/x /home/node/.openclaw/x && echo writable").trim()).toBe("writable");
     proxyBefore = proxyState();
     expect(Object.values(proxyBefore).every((p) => p.id !== "")).toBe(true);
   });
@@ -120,7 +124,8 @@ describe("local fleet on the real engine", () => {
 
   test("b2. a memory-only plan change updates the running container in place: same container, same start time", async () => {
     const withAlpha = (plan: string) => THREE.replace("  - name: alpha\n    host: local-a\n", `  - name: alpha\n    host: local-a\n    plan: ${plan}\n`);
-    const plans = "plans:\n  basic: { cpus: 1, memory: 2Gi }\n  pro: { cpus: 2, memory: 4Gi, pids: 1024 }\n  pro-xl: { cpus: 2, memory: 6Gi, pids: 1024 }\n";
+    // The built-in plans as written out (basic's request limit is the default), and pro-xl with more memory only.
+    const plans = "plans:\n  basic: { cpus: 1, memory: 2Gi }\n  pro: { cpus: 2, memory: 4Gi, pids: 1024, requestsPerMinute: 1200 }\n  pro-xl: { cpus: 2, memory: 6Gi, pids: 1024, requestsPerMinute: 1200 }\n";
     const before = inspect("alpha", "{{.Id}} {{.State.StartedAt}}");
     fleet.writeTenants(tenantsFile(withAlpha("pro-xl"), plans));
     const changed = changedSteps(fleet.agentpod(["preview", "--json"]).stdout);
@@ -201,6 +206,103 @@ defaults: {image: "agentpod/openclaw:2026.9.6"}
     expect(probe(`http://${alphaIp}:18789/healthz`)).toBe("status 200"); // the probe itself works
     expect(probe(`http://${bravoIp}:18789/healthz`)).toMatch(/^unreachable/);
     expect(probe(`http://${FLEET}-bravo:18789/healthz`)).toMatch(/^unreachable/);
+  });
+
+  test("f2. Traefik holds no Docker API: a container-create call from its position is refused; with the socket the same call succeeds", () => {
+    const traefik = `${FLEET}-traefik`;
+    expect(fleet.docker("local-a", ["inspect", traefik, "--format", "{{json .Mounts}}"])).not.toContain("docker.sock");
+    const create =
+      `node -e "const r=require('http').request({socketPath:'/var/run/docker.sock',path:'/containers/create?name=${FLEET}-escape',method:'POST',headers:{'content-type':'application/json'}},` +
+      `res=>{console.log('status',res.statusCode);res.resume()});r.on('error',e=>console.log('refused',e.code));r.end(JSON.stringify({Image:'agentpod/standin:1'}))"`;
+    const run = (position: string[]) => fleet.docker("local-a", ["run", "--rm", "--user", "0", ...position, "--entrypoint", "sh", "agentpod/standin:1", "-c", create]);
+    // Traefik's position: its mounts and its network namespace, as root like Traefik.
+    expect(run(["--volumes-from", traefik, "--network", `container:${traefik}`])).toBe("refused ENOENT");
+    // Positive control: the same call where the engine's socket is mounted creates the container.
+    expect(run(["-v", "/var/run/docker.sock:/var/run/docker.sock"])).toBe("status 201");
+    fleet.docker("local-a", ["rm", "--force", `${FLEET}-escape`]);
+  });
+
+  test("f3. tenants are fenced: not the host, the metadata address, private ranges, other tenants or the proxy's internals; the internet is open", () => {
+    const server = `${FLEET}-host-local-a`;
+    const onServer = (script: string) => docker(["exec", server, "sh", "-c", script]);
+    // Stand-ins where the real targets do not exist here, inside the server: an "internet" host (198.51.100.10, a
+    // documentation address) that also answers as the metadata service (169.254.169.254), reached through the
+    // server's forwarding like the real ones; and a service listening on the host itself.
+    onServer(`set -eu
+      docker run -d --name ${FLEET}-internet --network none agentpod/standin:1 >/dev/null
+      docker run -d --name ${FLEET}-hostsvc --network host -e PORT=18999 agentpod/standin:1 >/dev/null
+      pid=$(docker inspect -f '{{.State.Pid}}' ${FLEET}-internet)
+      ip link add apinet0 type veth peer name apinet1
+      ip link set apinet1 netns $pid
+      ip addr add 198.51.100.1/24 dev apinet0 && ip link set apinet0 up
+      nsenter -t $pid -n sh -c 'ip addr add 198.51.100.10/24 dev apinet1 && ip addr add 169.254.169.254/32 dev apinet1 && ip link set apinet1 up && ip route add default via 198.51.100.1'
+      ip route add 169.254.169.254/32 via 198.51.100.10`);
+    const fromAlpha = (address: string, port: number) => execIn(`${FLEET}-alpha`, tcpProbeScript(address, port)).trim();
+    const fromHost = (address: string, port: number) => fleet.execIn("local-a", `${FLEET}-hostsvc`, tcpProbeScript(address, port)).trim();
+    const gatewayOf = (tenant: string) => inspect(tenant, `{{(index .NetworkSettings.Networks "${FLEET}-${tenant}").Gateway}}`);
+    const ipOf = (tenant: string) => inspect(tenant, `{{(index .NetworkSettings.Networks "${FLEET}-${tenant}").IPAddress}}`);
+    const serverAddress = docker(["inspect", server, "--format", "{{(index .NetworkSettings.Networks \"agentpod-registry\").IPAddress}}"]);
+    const registry = docker(["inspect", "agentpod-registry", "--format", "{{(index .NetworkSettings.Networks \"agentpod-registry\").IPAddress}}"]);
+    const proxyOnAlpha = fleet.docker("local-a", ["inspect", `${FLEET}-traefik`, "--format", `{{(index .NetworkSettings.Networks "${FLEET}-alpha").IPAddress}}`]);
+    for (const address of [gatewayOf("alpha"), serverAddress, registry, proxyOnAlpha]) expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+
+    // The internet is open (the probe works, and so does forwarding); the metadata address is not.
+    expect(fromAlpha("198.51.100.10", 18789)).toBe("open");
+    expect(fromAlpha("169.254.169.254", 18789)).toBe("timeout");
+    expect(fromHost("169.254.169.254", 18789)).toBe("open");
+    // The host's own services, on the tenant network's gateway and on the server's own address.
+    expect(fromHost("127.0.0.1", 18999)).toBe("open");
+    expect(fromHost(gatewayOf("alpha"), 18999)).toBe("open");
+    expect(fromAlpha(gatewayOf("alpha"), 18999)).toBe("timeout");
+    expect(fromAlpha(serverAddress, 18999)).toBe("timeout");
+    // A private neighbour of the server (this machine's registry, where the servers pull from).
+    expect(fromHost(registry, 5000)).toBe("open");
+    expect(fromAlpha(registry, 5000)).toBe("timeout");
+    // Another tenant: unreachable; the tenant's own gateway answers.
+    expect(fromAlpha(ipOf("alpha"), 18789)).toBe("open");
+    expect(fromAlpha(ipOf("bravo"), 18789)).not.toBe("open");
+    // The proxy: its entrypoint on the tenant's network, nothing else (its ping port is on its own loopback).
+    expect(fromAlpha(proxyOnAlpha, 80)).toBe("open");
+    expect(fromAlpha(proxyOnAlpha, 8082)).not.toBe("open");
+    fleet.docker("local-a", ["rm", "--force", `${FLEET}-internet`, `${FLEET}-hostsvc`]);
+    onServer("ip link del apinet0 2>/dev/null; ip route del 169.254.169.254/32 2>/dev/null; true");
+  });
+
+  test("f4. health-based routing: a gateway that stops answering gets no traffic (503 at once), and traffic returns when it is healthy", async () => {
+    const status = async () => (await getVia(PORT, host("bravo"), "/healthz", address("bravo"))).status;
+    expect(await status()).toBe(200);
+    fleet.docker("local-a", ["pause", `${FLEET}-bravo`]);
+    try {
+      await waitFor("bravo taken out of the proxy's rotation", async () => ((await status()) === 503 ? true : undefined), 60_000);
+      expect((await getVia(PORT, host("alpha"), "/healthz", address("alpha"))).status).toBe(200);
+    } finally {
+      fleet.docker("local-a", ["unpause", `${FLEET}-bravo`]);
+    }
+    await waitFor("bravo back in rotation", async () => ((await status()) === 200 ? true : undefined), 60_000);
+  });
+
+  test("f5. a request limit per tenant: a plan's requestsPerMinute rewrites only its route; a burst past it gets 429 for that tenant alone", async () => {
+    const plans = "plans:\n  basic: { cpus: 1, memory: 2Gi }\n  pro: { cpus: 2, memory: 4Gi, pids: 1024, requestsPerMinute: 1200 }\n  metered: { cpus: 1, memory: 2Gi, requestsPerMinute: 60 }\n";
+    const fleetWith = (bravoPlan: string) => tenantsFile(`  - { name: delta, host: local-b }\n  - { name: bravo, host: local-a, plan: ${bravoPlan} }\n  - { name: alpha, host: local-a, plan: pro }\n`, plans);
+    const before = inspect("bravo", "{{.Id}} {{.State.StartedAt}}");
+    fleet.writeTenants(fleetWith("metered"));
+    expect(changedSteps(fleet.agentpod(["preview", "--json"]).stdout).map((s) => [s.op, s.name])).toEqual([["update", "bravo-route"]]);
+    fleet.agentpod(["up", "--yes"]);
+    expect(inspect("bravo", "{{.Id}} {{.State.StartedAt}}")).toBe(before);
+    const burst = async (tenant: string) => {
+      const answers = await Promise.all(Array.from({ length: 80 }, () => getVia(PORT, host(tenant), "/healthz", address(tenant))));
+      return { ok: answers.filter((a) => a.status === 200).length, limited: answers.filter((a) => a.status === 429).length };
+    };
+    // Traefik reloads the route file within a moment: wait until the limit bites, then measure both in one second.
+    await waitFor("bravo's request limit in force", async () => ((await burst("bravo")).limited > 0 ? true : undefined), 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 10_000)); // the bucket refills (a burst of 50)
+    const [bravo, alpha] = await Promise.all([burst("bravo"), burst("alpha")]);
+    expect(bravo.limited, JSON.stringify(bravo)).toBeGreaterThan(0);
+    expect(bravo.ok + bravo.limited).toBe(80);
+    expect(alpha, "the other tenant on the same proxy, in the same second").toEqual({ ok: 80, limited: 0 });
+    fleet.writeTenants(fleetWith("basic"));
+    fleet.agentpod(["up", "--yes"]);
+    expect(inspect("bravo", "{{.Id}} {{.State.StartedAt}}")).toBe(before);
   });
 
   test("g. the proxy was neither replaced nor restarted by any of it", () => {

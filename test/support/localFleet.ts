@@ -219,6 +219,15 @@ export function stepsOf(previewJson: string): Array<{ op: string; name: string; 
   return JSON.parse(previewJson).steps;
 }
 
+/**
+ * A TCP connection attempt from inside a container, with the Node.js every tenant image has: "open", "timeout"
+ * (dropped) or the error code ("ECONNREFUSED", ...). The same probe is run where it must succeed (a positive
+ * control), so a broken probe cannot pass for a fence.
+ */
+export const tcpProbeScript = (address: string, port: number) =>
+  `node -e "const s=require('net').connect({host:'${address}',port:${port},timeout:3000});` +
+  `s.on('connect',()=>{console.log('open');s.destroy()});s.on('timeout',()=>{console.log('timeout');s.destroy()});s.on('error',e=>console.log(e.code))"`;
+
 export const isPortFree = (port: number) => spawnSync("bash", ["-c", `! (exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null`]).status === 0;
 export const execIn = (container: string, script: string) => execFileSync("docker", ["exec", container, "sh", "-c", script], { encoding: "utf8" });
 

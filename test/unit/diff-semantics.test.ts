@@ -51,7 +51,7 @@ describe("adding a tenant", () => {
     expect(diff.added.length).toBeGreaterThan(0);
     expect(diff.added.every(ofTenant("hooli"))).toBe(true);
     expect(diff.added).toEqual(
-      ["hooli", "hooli-dns-a", "hooli-dns-aaaa", "hooli-data", "hooli-dns", "hooli-data-dir", "hooli-gateway", "hooli-network", "hooli-pids", "hooli-proxy-attachment", "hooli-token"].sort(),
+      ["hooli", "hooli-dns-a", "hooli-dns-aaaa", "hooli-data", "hooli-dns", "hooli-data-dir", "hooli-gateway", "hooli-network", "hooli-pids", "hooli-proxy-attachment", "hooli-route", "hooli-token"].sort(),
     );
   });
 });
@@ -168,6 +168,8 @@ describe("moving a tenant to another host", () => {
     expect(base.named("globex-proxy-attachment").inputs).toMatchObject({ dockerHost: `ssh://root@${from.ipv4Address}`, containerId: "fsn1-a-proxy-traefik-id" });
     expect(after.named("globex-proxy-attachment").inputs).toMatchObject({ dockerHost: `ssh://root@${to.ipv4Address}`, containerId: "fsn1-b-proxy-traefik-id" });
     expect(after.named("globex-pids").inputs.dockerHost).toBe(`ssh://root@${to.ipv4Address}`);
+    // Its route file is written on the new host (and removed from the old one: another host, another file).
+    expect(after.named("globex-route").inputs).toMatchObject({ dockerHost: `ssh://root@${to.ipv4Address}`, shell: { address: to.ipv4Address } });
     // Its data directory is claimed on the new host.
     expect(base.named("globex-data-dir").inputs).toMatchObject({ host: "fsn1-a", shell: { address: from.ipv4Address } });
     expect(after.named("globex-data-dir").inputs).toMatchObject({ host: "fsn1-b", shell: { address: to.ipv4Address } });
@@ -182,6 +184,7 @@ describe("moving a tenant to another host", () => {
       "globex-network": ["labels"],
       "globex-proxy-attachment": ["containerId", "dockerHost"],
       "globex-pids": ["dockerHost"],
+      "globex-route": ["dockerHost", "shell"],
       "globex-data-dir": ["host", "shell"],
       "globex-dns-a": ["content"],
       "globex-dns-aaaa": ["content"],

@@ -65,7 +65,7 @@ class StateBuilder {
 }
 
 const localEndpoint = (host: string) => `unix:///run/agentpod/servers/e2e-${host}/docker.sock`;
-const TENANT_ENGINE_PARTS = ["network", "data", "gateway", "proxy-attachment", "pids"] as const;
+const TENANT_ENGINE_PARTS = ["network", "data", "gateway", "proxy-attachment", "pids", "route"] as const;
 const tenantEngineNames = (tenant: string) => TENANT_ENGINE_PARTS.map((p) => `${tenant}-${p}`);
 
 /** A tenant's resources as TenantGateway registers them, children of the component. */
@@ -95,6 +95,7 @@ function addTenant(state: StateBuilder, tenant: string, provider: string, endpoi
     propertyDependencies: { envs: [token.urn], volumes: [data.urn], networksAdvanced: [network.urn] },
   });
   state.add(`${DYN}:ContainerPidsLimit`, `${tenant}-pids`, { parent, inputs: { container: `e2e-${tenant}`, limit: 512, dockerHost: endpoint }, dependencies: [gateway.urn] });
+  state.add(`${DYN}:TenantRoute`, `${tenant}-route`, { parent, inputs: { tenant, dockerHost: endpoint, shell: { kind: "docker-exec" } }, dependencies: [gateway.urn] });
 }
 
 /** A local stack with two local servers: alpha on local-a, charlie on local-b. */
@@ -188,6 +189,7 @@ function hetznerState(): StateBuilder {
     const attachment = state.add(`${DYN}:ProxyAttachment`, `${tenant}-proxy-attachment`, { parent, inputs: { dockerHost: endpoint }, dependencies: [network.urn] });
     const gateway = state.add("docker:index/container:Container", `${tenant}-gateway`, { parent, provider, dependencies: [network.urn, data.urn, attachment.urn] });
     state.add(`${DYN}:ContainerPidsLimit`, `${tenant}-pids`, { parent, inputs: { dockerHost: endpoint }, dependencies: [gateway.urn] });
+    state.add(`${DYN}:TenantRoute`, `${tenant}-route`, { parent, inputs: { tenant, dockerHost: endpoint }, dependencies: [gateway.urn] });
     const dns = state.add("agentpod:index:TenantDns", `${tenant}-dns`, { parent: state.named("agentpod-prod").urn });
     state.add("cloudflare:index/dnsRecord:DnsRecord", `${tenant}-dns-a`, { parent: dns.urn, provider: cloudflareDefault });
   }

@@ -1,6 +1,7 @@
 /** The local target under mocks: each host a local server on this machine's engine, the production components on its own engine. */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import { parse } from "yaml";
 import { dockerNames } from "../../fleet/gateway";
 import { defaultHostAddress, hostAddresses, localServerEndpoint } from "../../fleet/localServers";
 import { edgeNetworkName } from "../../fleet/traefik";
@@ -53,19 +54,23 @@ describe("local target", () => {
     expect(run.named("alpha-data").options.dependsOn).toContain("alpha-data-dir");
   });
 
-  test("plain HTTP on every address of the server, routed by host name, only this fleet's containers", async () => {
+  test("plain HTTP on every address of the server, routed by host name from route files on the server", async () => {
     const run = await runFleet({ tenantsYaml: TWO_HOSTS, stack: "local", config: { ...LOCAL_CONFIG, "agentpod:fleet": "demo", "agentpod:httpPort": "18999" } });
     if (run.error) throw run.error;
     const traefik = run.named("local-a-proxy-traefik").inputs;
     expect(traefik.name).toBe("demo-traefik");
     expect(traefik.ports).toEqual([{ internal: 80, external: 18999 }]);
-    expect(traefik.command).toContain("--providers.docker.constraints=Label(`agentpod.fleet`,`demo`)");
+    expect(traefik.command).toContain("--providers.file.directory=/etc/traefik/routes");
     expect(traefik.command.some((flag: string) => flag.includes("certificatesresolvers"))).toBe(false);
     expect(run.named("local-a-proxy-edge").inputs.name).toBe("demo--edge");
     const alpha = run.named("alpha-gateway").inputs;
     expect(alpha.name).toBe("demo-alpha");
-    expect(alpha.labels).toContainEqual({ label: "traefik.http.routers.alpha.rule", value: "Host(`alpha.localhost`)" });
-    expect(alpha.labels).toContainEqual({ label: "traefik.http.routers.alpha.entrypoints", value: "web" });
+    expect(alpha.labels.map((l: { label: string }) => l.label).sort()).toEqual(["agentpod.fleet", "agentpod.host", "agentpod.tenant"]);
+    const route = parse(run.named("alpha-route").inputs.content);
+    expect(route.http.routers.alpha).toMatchObject({ rule: "Host(`alpha.localhost`)", entryPoints: ["web"] });
+    expect(route.http.routers.alpha.tls).toBeUndefined();
+    expect(route.http.services.alpha.loadBalancer.servers).toEqual([{ url: "http://demo-alpha:18789" }]);
+    expect(run.named("alpha-route").inputs.shell).toMatchObject({ kind: "docker-exec", container: "demo-host-local-a" });
     expect(JSON.parse(alpha.uploads[0].content).gateway.controlUi.allowedOrigins).toEqual(["http://alpha.localhost:18999"]);
     expect(run.outputs.tenants.alpha.url).toBe("http://alpha.localhost:18999");
   });

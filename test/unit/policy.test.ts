@@ -125,6 +125,7 @@ function tenantGateway(provider: docker.Provider, tenant: string, overrides: Par
     securityOpts: ["no-new-privileges:true"],
     memory: 2048,
     memorySwap: 2048,
+    readOnly: true,
     labels: tenantLabels(tenant),
     ...overrides,
   };
@@ -143,7 +144,7 @@ describe("policy pack on the real engine", () => {
   test("a tenant gateway without limits, capability drop or no-new-privileges is rejected", async () => {
     const run = await previewWithPolicies(() => {
       const provider = dockerProvider();
-      const c = tenantGateway(provider, "acme", { capabilities: { drops: ["NET_RAW"] }, securityOpts: ["no-new-privileges:false"], memorySwap: -1 }, ["memory"]);
+      const c = tenantGateway(provider, "acme", { capabilities: { drops: ["NET_RAW"] }, securityOpts: ["no-new-privileges:false"], memorySwap: -1, readOnly: false }, ["memory"]);
       new PidsLimit("acme-pids", { container: c.name, containerId: c.id, limit: 512 });
     });
     expect(run.ok).toBe(false);
@@ -153,6 +154,7 @@ describe("policy pack on the real engine", () => {
       "tenant-gateway-hardened: Tenant gateway container agentpod-acme: `memorySwap` is -1 (unlimited swap): set it equal to `memory` (no swap). Change it in components/tenantGateway.ts (TenantGateway.createContainer).",
       'tenant-gateway-hardened: Tenant gateway container agentpod-acme: capabilities are not dropped: set `capabilities: { drops: ["ALL"] }` (the gateway needs none). Change it in components/tenantGateway.ts (TenantGateway.createContainer).',
       'tenant-gateway-hardened: Tenant gateway container agentpod-acme: no-new-privileges is not set: add "no-new-privileges:true" to `securityOpts`. Change it in components/tenantGateway.ts (TenantGateway.createContainer).',
+      "tenant-gateway-hardened: Tenant gateway container agentpod-acme: the root filesystem is writable: set `readOnly: true` (state goes to the data volume, scratch to the tmpfs mounts of GATEWAY_SCRATCH). Change it in components/tenantGateway.ts (TenantGateway.createContainer).",
     ]);
     expect(run.violations.every((v) => v.policyName === "tenant-gateway-hardened" && v.enforcementLevel === "mandatory")).toBe(true);
   });
@@ -281,7 +283,23 @@ describe("policy pack on the real engine", () => {
     expect(run.lines.sort()).toEqual([
       "traefik-dashboard-not-exposed: Container dashboard runs Traefik with `--api.dashboard=true` (command), which serves the dashboard. Remove it from fleet/traefik.ts (traefikFlags), which keeps `--api.dashboard=false`; the fleet needs no dashboard.",
       "traefik-dashboard-not-exposed: Container insecure runs Traefik with `--api.insecure=true` (command), which serves the API and dashboard without authentication on entrypoint `traefik` (:8080). Remove it from fleet/traefik.ts (traefikFlags), which keeps `--api.dashboard=false`; the fleet needs no dashboard.",
-      "traefik-dashboard-not-exposed: Container routed has the label traefik.http.routers.dash.service=api@internal, which publishes Traefik's API and dashboard through a router. Remove the label: tenant routers point at their own gateway service only (fleet/gateway.ts, traefikLabels).",
+      "traefik-dashboard-not-exposed: Container routed has the label traefik.http.routers.dash.service=api@internal, which publishes Traefik's API and dashboard through a router. Remove the label: tenant routers point at their own gateway service only (fleet/routes.ts).",
+    ]);
+  });
+
+  test("a container given the Docker API is rejected, read-only or not; other host paths are fine", async () => {
+    const run = await previewWithPolicies(() => {
+      const provider = dockerProvider();
+      const container = (name: string, args: Partial<docker.ContainerArgs>) => new docker.Container(name, { name, image: "agentpod/traefik:v3.7.15", ...args }, { provider });
+      container("socket-ro", { volumes: [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }] });
+      container("run-dir", { mounts: [{ type: "bind", source: "/run/docker", target: "/host-docker" }] });
+      // Positive control: the proxy's route directory, as HostProxy mounts it.
+      container("routes", { volumes: [{ hostPath: "/etc/agentpod/traefik/routes", containerPath: "/etc/traefik/routes", readOnly: true }] });
+    });
+    expect(run.ok).toBe(false);
+    expect(run.lines.filter((l) => l.startsWith("no-docker-api-in-containers")).sort()).toEqual([
+      "no-docker-api-in-containers: Container run-dir mounts /run/docker, which gives it the host's Docker API (root on the host). Remove the mount: nothing in a container needs the engine.",
+      "no-docker-api-in-containers: Container socket-ro mounts /var/run/docker.sock, which gives it the host's Docker API (root on the host). Remove the mount: nothing in a container needs the engine.",
     ]);
   });
 

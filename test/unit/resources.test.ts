@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
+import { parse } from "yaml";
 import { beforeAll, describe, expect, test } from "vitest";
 import { PROD_CONFIG, PROD_SECRETS, compareRuns, runFleet, type FleetRun } from "../support/mockFleet";
 
@@ -53,6 +54,8 @@ describe("tenant gateway container", () => {
       init: true,
       capabilities: { drops: ["ALL"] },
       securityOpts: ["no-new-privileges:true"],
+      readOnly: true,
+      tmpfs: { "/tmp": "rw,nosuid,nodev,size=64m,uid=1000,gid=1000,mode=1777", "/home/node/.cache": "rw,nosuid,nodev,size=64m,uid=1000,gid=1000,mode=0700" },
       memory: 4096,
       memorySwap: 4096,
       cpus: "2.0",
@@ -65,16 +68,19 @@ describe("tenant gateway container", () => {
     expect(fleet.named("initech-pids").inputs.limit).toBe(512);
   });
 
-  test("is routed by Traefik for its domain on port 18789, over TLS", () => {
+  test("is routed by Traefik for its domain on port 18789, over TLS, from a route file on its host", () => {
+    const route = fleet.named("acme-route");
+    expect(route.inputs.tenant).toBe("acme");
+    expect(route.inputs.dockerHost).toBe("ssh://root@203.0.113.10");
+    expect(route.options.dependsOn).toContain("acme-gateway");
+    const http = parse(route.inputs.content).http;
+    expect(http.routers.acme).toEqual({ rule: "Host(`acme.agents.example.com`)", entryPoints: ["websecure"], service: "acme", middlewares: ["acme-ratelimit"], tls: { certResolver: "letsencrypt" } });
+    expect(http.services.acme.loadBalancer).toEqual({ servers: [{ url: "http://agentpod-acme:18789" }], healthCheck: { path: "/healthz", interval: "5s", timeout: "3s" } });
+    // acme's plan names no request limit: the default 600 a minute, all its clients together, bursts of 100.
+    expect(http.middlewares["acme-ratelimit"].rateLimit).toEqual({ average: 600, period: "1m", burst: 100, sourceCriterion: { requestHost: true } });
+    // The container carries no route: a route change never recreates it.
     const acme = fleet.named("acme-gateway");
-    expect(label(acme, "traefik.enable")).toBe("true");
-    expect(label(acme, "traefik.http.routers.acme.rule")).toBe("Host(`acme.agents.example.com`)");
-    expect(label(acme, "traefik.http.routers.acme.entrypoints")).toBe("websecure");
-    expect(label(acme, "traefik.http.routers.acme.tls.certresolver")).toBe("letsencrypt");
-    expect(label(acme, "traefik.http.services.acme.loadbalancer.server.port")).toBe("18789");
-    expect(label(acme, "traefik.docker.network")).toBe("agentpod-acme");
-    // No label depends on the plan: a label change would recreate the container.
-    expect(JSON.stringify(acme.inputs.labels)).not.toContain("pro");
+    expect(JSON.stringify(acme.inputs.labels)).not.toContain("traefik");
   });
 
   test("gets its token and its provider's model key as secrets, by variable name", () => {
@@ -196,17 +202,19 @@ describe("hosts", () => {
 });
 
 describe("proxy", () => {
-  test("Traefik: pinned, no dashboard, HTTP to HTTPS, Let's Encrypt HTTP-01, socket read-only", () => {
+  test("Traefik: pinned, no dashboard, HTTP to HTTPS, Let's Encrypt HTTP-01, routes from files, no Docker socket", () => {
     const traefik = fleet.named("fsn1-a-proxy-traefik").inputs;
     expect(traefik.image).toBe("traefik:v3.7.15");
     const flags: string[] = traefik.command;
     expect(flags).toContain("--api.dashboard=false");
     expect(flags.some((f) => f.startsWith("--api.insecure"))).toBe(false);
-    expect(flags).toContain("--providers.docker.exposedbydefault=false");
+    expect(flags).toContain("--providers.file.directory=/etc/traefik/routes");
+    expect(flags.some((f) => f.startsWith("--providers.docker"))).toBe(false);
     expect(flags).toContain("--entrypoints.web.http.redirections.entrypoint.to=websecure");
     expect(flags).toContain("--certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web");
     expect(flags.join(" ")).not.toContain("Connection");
-    expect(traefik.volumes).toContainEqual({ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true });
+    expect(traefik.volumes).toContainEqual({ hostPath: "/etc/agentpod/traefik/routes", containerPath: "/etc/traefik/routes", readOnly: true });
+    expect(JSON.stringify(traefik.volumes)).not.toContain("docker.sock");
     expect(traefik.ports).toEqual([{ internal: 80, external: 80 }, { internal: 443, external: 443 }]);
     expect(fleet.named("fsn1-a-proxy-traefik").options.ignoreChanges).toContain("networksAdvanced");
   });

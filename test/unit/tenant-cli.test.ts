@@ -408,7 +408,7 @@ describe("edits keep the file's style", () => {
 
 describe("placement", () => {
   const fleetOf = (hosts: string, tenants: string) => loadFleet(`hosts:\n${hosts}tenants:\n${tenants}`, OPTIONS);
-  const basic = { cpus: 1, memoryBytes: 2 * GiB, pids: 512 };
+  const basic = { cpus: 1, memoryBytes: 2 * GiB };
 
   test("the host with the smallest memory share once the tenant is placed, relative to its server type", () => {
     // a: cx22 (3Gi), empty: 2/3 after. b: cx52 (31Gi) with 4Gi used: 6/31 after. b wins although a is emptier now.
@@ -419,7 +419,7 @@ describe("placement", () => {
   test("equal memory shares: the smaller CPU share wins; then the name", () => {
     const custom = `plans:\n  lean: { cpus: 1, memory: 4Gi }\n  fat: { cpus: 3, memory: 4Gi }\n`;
     const fleet = loadFleet(`${custom}defaults: { plan: lean }\nhosts:\n  - { name: a, location: fsn1, serverType: cx42 }\n  - { name: b, location: fsn1, serverType: cx42 }\ntenants:\n  - { name: t1, host: a, plan: fat }\n  - { name: t2, host: b, plan: lean }\n`, OPTIONS);
-    expect(chooseHost(fleet, { cpus: 1, memoryBytes: 4 * GiB, pids: 512 })?.host).toBe("b");
+    expect(chooseHost(fleet, { cpus: 1, memoryBytes: 4 * GiB })?.host).toBe("b");
     const even = fleetOf("  - { name: b, location: fsn1, serverType: cx42 }\n  - { name: a, location: fsn1, serverType: cx42 }\n", "  []\n");
     expect(chooseHost(even, basic)?.host).toBe("a");
   });
@@ -432,9 +432,9 @@ describe("placement", () => {
       `plans:\n  basic: { cpus: 1, memory: 2Gi }\n  cpu: { cpus: 3, memory: 2Gi }\n  mem: { cpus: 1, memory: 8Gi }\nhosts:\n  - { name: a, location: fsn1, serverType: cx52 }\n  - { name: b, location: fsn1, serverType: cx42 }\ntenants:\n${tenants}`,
       OPTIONS,
     );
-    expect(chooseHost(fleet, { cpus: 2, memoryBytes: 2 * GiB, pids: 512 })).toMatchObject({ host: "b", fits: true, cpusUsed: 3 });
+    expect(chooseHost(fleet, { cpus: 2, memoryBytes: 2 * GiB })).toMatchObject({ host: "b", fits: true, cpusUsed: 3 });
     // Nothing fits 9 CPUs: the least loaded by memory share is named, so that the validator reports it there.
-    expect(chooseHost(fleet, { cpus: 9, memoryBytes: 2 * GiB, pids: 512 })).toMatchObject({ host: "a", fits: false });
+    expect(chooseHost(fleet, { cpus: 9, memoryBytes: 2 * GiB })).toMatchObject({ host: "a", fits: false });
   });
 });
 
