@@ -19,6 +19,7 @@ import {
   type Handler,
   type TenantsFileRef,
 } from "./shared";
+import { DASHBOARD_USAGE, DEVICES_USAGE, dashboardLink, manageDevices } from "./tenantAccess";
 import { MOVE_USAGE, PURGE_USAGE, moveWithData, purgeData } from "./tenantData";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -28,6 +29,9 @@ const FILE_OPTIONS = {
   file: { type: "string", short: "f" },
   zone: { type: "string" },
 } as const;
+
+/** The commands that act on a running stack. */
+const STACK_OPTIONS = { stack: { type: "string", short: "s", default: "local" }, project: { type: "string" } } as const;
 
 const FILE_HELP = `  --file <path>    the tenants file (default: ./tenants.yaml)
   --zone <zone>    DNS zone for default domains and the zone check (default: from the project's Pulumi.<stack>.yaml
@@ -50,6 +54,8 @@ Subcommands:
   move <name> <host>      place a tenant on another host; with --stack S also carry its data there and apply
   purge <name> --stack S  delete a removed tenant's retained data on its host (asks first, or --yes)
   list [--json]           the tenants: name, host, plan, domain, image
+  dashboard <name> --stack S   a one-time link to the tenant's Control UI, for the customer
+  devices <name> [list | approve <id> | revoke <id>] --stack S   the browsers paired with the tenant's gateway
 
 Every subcommand takes --file <path> (default ./tenants.yaml) and --zone <zone>.
 Run \`agentpod tenant <subcommand> --help\` for details.
@@ -84,6 +90,8 @@ ${AFTER_EDIT}`,
   move: `${MOVE_USAGE}
 ${FILE_HELP}`,
   purge: PURGE_USAGE,
+  dashboard: DASHBOARD_USAGE,
+  devices: DEVICES_USAGE,
   list: `agentpod tenant list [--json] [--file F]
 
 Lists the tenants as the stack resolves them (defaults applied): name, host, plan, domain, image.
@@ -179,6 +187,23 @@ const subcommands: Record<Subcommand, Handler> = {
       if (!parsed) return 0;
       const v = parsed.values as Record<string, string | boolean | undefined>;
       return purgeData(parsed.positionals[0]!, v.host as string | undefined, v.yes === true, v.stack as string, v.project as string | undefined);
+    }),
+
+  dashboard: (args) =>
+    runCommand(USAGE.dashboard, async () => {
+      const parsed = parseCommand(args, { ...STACK_OPTIONS, json: { type: "boolean" } }, USAGE.dashboard, { names: ["name"] });
+      if (!parsed) return 0;
+      const v = parsed.values as Record<string, string | boolean | undefined>;
+      return dashboardLink(parsed.positionals[0]!, v.stack as string, v.project as string | undefined, v.json === true);
+    }),
+
+  devices: (args) =>
+    runCommand(USAGE.devices, async () => {
+      const parsed = parseCommand(args, { ...STACK_OPTIONS, json: { type: "boolean" } }, USAGE.devices, { names: ["name", "action", "id"], optional: 2 });
+      if (!parsed) return 0;
+      const v = parsed.values as Record<string, string | boolean | undefined>;
+      const [name, ...action] = parsed.positionals;
+      return manageDevices(name!, action, v.stack as string, v.project as string | undefined, v.json === true);
     }),
 
   list: (args) =>

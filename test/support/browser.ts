@@ -1,0 +1,43 @@
+/**
+ * A real browser for the end-to-end suite: Debian's Chromium driven by playwright-core (a browser download cannot
+ * work on these machines). Host names are mapped to the local servers' loopback addresses, as a customer's DNS
+ * would map them to the hosts. On failure a step's screenshot is kept under test-artifacts/ (or $AGENTPOD_ARTIFACTS).
+ */
+import { mkdirSync } from "node:fs";
+import * as path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { REPO } from "./localFleet";
+
+export const CHROMIUM = process.env.AGENTPOD_CHROMIUM ?? "/usr/bin/chromium";
+export const ARTIFACTS = process.env.AGENTPOD_ARTIFACTS ?? path.join(REPO, "test-artifacts");
+
+export function launchBrowser(hosts: Readonly<Record<string, string>>): Promise<Browser> {
+  const rules = Object.entries(hosts).map(([name, address]) => `MAP ${name} ${address}`).join(",");
+  return chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", `--host-resolver-rules=${rules}`] });
+}
+
+/** Runs one step in a fresh browser profile (its own storage: a new device); screenshots it if the step fails. */
+export async function inFreshProfile<T>(browser: Browser, step: string, body: (page: Page) => Promise<T>): Promise<T> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    return await body(page);
+  } catch (error) {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const file = path.join(ARTIFACTS, `${step.replace(/[^a-z0-9]+/gi, "-")}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
+    throw new Error(`${step}: ${error instanceof Error ? error.message : String(error)} (screenshot: ${file})`);
+  } finally {
+    await context.close();
+  }
+}
+
+/** Waits until the page shows `text` (visible), or fails with what it shows instead. */
+export async function expectShown(page: Page, text: string, timeoutMs = 60_000): Promise<void> {
+  try {
+    await page.getByText(text, { exact: false }).first().waitFor({ state: "visible", timeout: timeoutMs });
+  } catch {
+    const shown = (await page.innerText("body").catch(() => "")).replace(/\s+/g, " ").slice(0, 300);
+    throw new Error(`the page does not show "${text}"; it shows: ${shown}`);
+  }
+}
