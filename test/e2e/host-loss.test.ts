@@ -7,7 +7,7 @@
  * Each test builds on the previous one (one fleet, in order); own prefix and port, beside a developer's stack.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createLocalFleet, docker, getVia, handshake, isPortFree, probeLoop, removeFleetObjects, waitFor, type LocalFleet } from "../support/localFleet";
+import { createLocalFleet, docker, dockerAsync, getVia, handshake, isPortFree, probeLoop, removeFleetObjects, waitFor, type LocalFleet } from "../support/localFleet";
 
 const FLEET = "drill";
 const PORT = 18180;
@@ -98,10 +98,11 @@ describe("host loss, recovery and moves on the real engine", () => {
   test("host B dies abruptly; status names it and the command; host replace brings its tenants back with their state, while host A answers throughout", async () => {
     const untouched = Object.fromEntries(tenantsOn(A).map((t) => [t, identity(t)]));
     const probe = probeLoop(tenantsOn(A).map((t) => target(t)));
-    // The way a server dies: no clean shutdown, and its disk is gone with it.
-    docker(["kill", "--signal", "KILL", `${FLEET}-host-${B}`]);
-    docker(["rm", "--force", `${FLEET}-host-${B}`]);
-    docker(["volume", "rm", `${FLEET}-host-${B}-disk`]);
+    // The way a server dies: no clean shutdown, and its disk is gone with it. (Asynchronous like everything while the
+    // probe loop runs: removing a disk full of image layers takes seconds, and a synchronous call would freeze it.)
+    await dockerAsync(["kill", "--signal", "KILL", `${FLEET}-host-${B}`]);
+    await dockerAsync(["rm", "--force", `${FLEET}-host-${B}`]);
+    await dockerAsync(["volume", "rm", `${FLEET}-host-${B}-disk`]);
 
     const status = await fleet.agentpodAsync(["status"], { allowFailure: true });
     expect(status.status).toBe(1);

@@ -2,11 +2,12 @@
  * Helpers for the end-to-end suite: a throwaway project (its own state, its own fleet prefix and port) driven
  * through bin/agentpod on the real engine, plus Docker and HTTP/WebSocket probes through the real Traefik.
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { Worker } from "node:worker_threads";
 import WebSocket from "ws";
 import { defaultHostAddress, localServerEndpoint } from "../../fleet/localServers";
 
@@ -111,6 +112,16 @@ export function docker(args: string[], options: { allowFailure?: boolean } = {})
   const result = spawnSync("docker", args, { encoding: "utf8" });
   if (result.status !== 0 && !options.allowFailure) throw new Error(`docker ${args.join(" ")}: ${result.stderr}`);
   return result.status === 0 ? result.stdout.trim() : "";
+}
+
+/** The docker CLI without blocking this process (for long calls made while a probe loop runs). */
+export function dockerAsync(args: string[], options: { allowFailure?: boolean } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile("docker", args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error && !options.allowFailure) reject(new Error(`docker ${args.join(" ")}: ${stderr}`));
+      else resolve(error ? "" : String(stdout).trim());
+    });
+  });
 }
 
 export const inspect = (name: string, format: string) => docker(["inspect", name, "--format", format], { allowFailure: true });
@@ -241,28 +252,56 @@ export interface ProbeTarget {
  * Requests /healthz on each target every `intervalMs` until stopped (bounded by `maxMs`), and records every answer
  * that is not 200: the "no failed request during the whole drill" check. `during` counts the requests answered in a
  * time window (epoch ms), so a test can prove the loop was running while the operation it watches was.
+ *
+ * The loop runs in a worker thread: the test's own synchronous calls (docker, openclaw in a container) block its
+ * event loop for seconds, which would freeze an in-process loop and fail its in-flight probes when they return.
  */
 export function probeLoop(targets: readonly ProbeTarget[], intervalMs = 250, maxMs = 20 * 60_000) {
-  let running = true;
-  const started = Date.now();
-  const failures: Array<{ at: number; host: string; status: number; body: string }> = [];
-  const answeredAt: number[] = [];
-  const loop = (async () => {
-    while (running && Date.now() - started < maxMs) {
-      const answers = await Promise.all(targets.map(async (t) => ({ t, answer: await getVia(t.port, t.host, "/healthz", t.address) })));
-      for (const { t, answer } of answers) {
-        answeredAt.push(Date.now());
-        if (answer.status !== 200) failures.push({ at: Date.now() - started, host: t.host, status: answer.status, body: answer.body.slice(0, 200) });
-      }
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  })();
+  const worker = new Worker(PROBE_WORKER, { eval: true, workerData: { targets, intervalMs, maxMs } });
+  const finished = new Promise<{ answeredAt: number[]; failures: Array<{ at: number; host: string; status: number; body: string }> }>((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+  });
   return {
     async stop() {
-      running = false;
-      await loop;
+      worker.postMessage("stop");
+      const { answeredAt, failures } = await finished;
+      await worker.terminate();
       const during = (window: { started: number; ended: number }) => answeredAt.filter((at) => at >= window.started && at <= window.ended).length;
       return { requests: answeredAt.length, failures, during };
     },
   };
 }
+
+/** The probe loop's worker (plain JavaScript: a worker thread runs it as it is). Same request as getVia. */
+const PROBE_WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const http = require("node:http");
+const { targets, intervalMs, maxMs } = workerData;
+const started = Date.now();
+const answeredAt = [];
+const failures = [];
+let running = true;
+parentPort.on("message", () => (running = false));
+const get = (t) => new Promise((resolve) => {
+  const request = http.get({ host: t.address, port: t.port, path: "/healthz", headers: { host: t.host + ":" + t.port }, timeout: 10000, agent: false }, (response) => {
+    let body = "";
+    response.setEncoding("utf8");
+    response.on("data", (chunk) => (body += chunk));
+    response.on("end", () => resolve({ status: response.statusCode || 0, body }));
+  });
+  request.on("timeout", () => request.destroy(new Error("timeout")));
+  request.on("error", (error) => resolve({ status: 0, body: String(error) }));
+});
+(async () => {
+  while (running && Date.now() - started < maxMs) {
+    const answers = await Promise.all(targets.map(async (t) => ({ t, answer: await get(t) })));
+    for (const { t, answer } of answers) {
+      answeredAt.push(Date.now());
+      if (answer.status !== 200) failures.push({ at: Date.now() - started, host: t.host, status: answer.status, body: answer.body.slice(0, 200) });
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  parentPort.postMessage({ answeredAt, failures });
+})();
+`;
