@@ -5,6 +5,7 @@ import { gatewayLimits } from "../fleet/containerChanges";
 import { goDuration } from "../fleet/dockerFormat";
 import {
   GATEWAY_COMMAND,
+  GATEWAY_CONFIG_DIR,
   GATEWAY_CONFIG_PATH,
   GATEWAY_ENV,
   GATEWAY_HEALTHCHECK,
@@ -201,7 +202,7 @@ export class TenantGateway extends pulumi.ComponentResource {
         // Identity only: routes are files the proxy reads (fleet/routes.ts), not labels, so no route change restarts it.
         labels: Object.entries({ [TENANT_LABEL]: args.name, [HOST_LABEL]: args.host, [FLEET_LABEL]: args.fleet ?? DEFAULT_FLEET }).map(([label, value]) => ({ label, value })),
         networksAdvanced: [{ name: this.network.name }],
-        volumes: [{ volumeName: this.dataVolume.name, containerPath: GATEWAY_STATE_DIR }],
+        volumes: [{ volumeName: this.dataVolume.name, containerPath: GATEWAY_STATE_DIR }, { containerPath: GATEWAY_CONFIG_DIR }],
         uploads: [{ file: GATEWAY_CONFIG_PATH, content: config }],
         healthcheck: { tests: GATEWAY_HEALTHCHECK, interval: goDuration(5), timeout: goDuration(5), retries: 3, startPeriod: goDuration(60), startInterval: goDuration(0) },
         // Create fails unless the gateway turns healthy in time: a broken tenant fails `pulumi up`.

@@ -8,8 +8,14 @@ import { GATEWAY_PORT } from "./catalog";
 
 /** Where the gateway keeps its state; the tenant's data volume is mounted here. */
 export const GATEWAY_STATE_DIR = "/home/node/.openclaw";
-/** The config AgentPod renders; outside the data volume so tenant data and managed settings never mix. */
-export const GATEWAY_CONFIG_PATH = "/etc/agentpod/openclaw.json";
+/**
+ * Where the config AgentPod renders is uploaded: outside the data volume, so tenant data and managed settings never
+ * mix. The directory is a volume of its own (anonymous, removed with the container): the root filesystem is
+ * read-only and Docker uploads only into volumes then; the file is root's, so the gateway (UID 1000) can read it and
+ * neither change, remove nor add to it.
+ */
+export const GATEWAY_CONFIG_DIR = "/etc/agentpod";
+export const GATEWAY_CONFIG_PATH = `${GATEWAY_CONFIG_DIR}/openclaw.json`;
 export const GATEWAY_USER = "1000:1000";
 /** Foreground gateway on all interfaces of its container, run in /app as in the official image. */
 export const GATEWAY_WORKDIR = "/app";

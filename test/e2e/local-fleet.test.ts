@@ -99,6 +99,9 @@ describe("local fleet on the real engine", () => {
     // above, with state written through OpenClaw in later tests, run on this very container).
     expect(execIn(`${FLEET}-alpha`, "touch /app/x 2>&1 || true")).toContain("Read-only file system");
     expect(execIn(`${FLEET}-alpha`, "touch /tmp/x /home/node/.cache/x /home/node/.openclaw/x && echo writable").trim()).toBe("writable");
+    // The managed config is readable and the gateway cannot change it.
+    expect(execIn(`${FLEET}-alpha`, "cat /etc/agentpod/openclaw.json")).toContain("allowedOrigins");
+    expect(execIn(`${FLEET}-alpha`, "sh -c 'echo {} > /etc/agentpod/openclaw.json' 2>&1 || true")).toContain("Permission denied");
     proxyBefore = proxyState();
     expect(Object.values(proxyBefore).every((p) => p.id !== "")).toBe(true);
   });

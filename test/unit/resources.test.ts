@@ -61,7 +61,8 @@ describe("tenant gateway container", () => {
       cpus: "2.0",
       wait: true,
       networksAdvanced: [{ name: "agentpod-acme" }],
-      volumes: [{ volumeName: "agentpod-acme-data", containerPath: "/home/node/.openclaw" }],
+      // The state volume, and an anonymous volume for the managed config (the root filesystem is read-only).
+      volumes: [{ volumeName: "agentpod-acme-data", containerPath: "/home/node/.openclaw" }, { containerPath: "/etc/agentpod" }],
     });
     expect(acme.healthcheck.tests.join(" ")).toContain("http://127.0.0.1:18789/healthz");
     expect(fleet.named("acme-pids").inputs).toMatchObject({ limit: 1024, container: "agentpod-acme" });
