@@ -362,3 +362,28 @@ function nestingBound(): (lexeme: string) => number | undefined {
     return 2 * indents.length + inline + flow.length + pairs > MAX_NESTING ? at : undefined;
   };
 }
+
+/**
+ * The text of a tenants file from its bytes, or an issue at the first byte that is not UTF-8. Decoding with
+ * replacement (what readFileSync(file, "utf8") does) would turn a Latin-1 "é" into U+FFFD without a word, and an
+ * edit by the CLI would then write the replacement back over the operator's byte. A byte-order mark is kept.
+ */
+export function decodeTenantsFile(file: string, bytes: Uint8Array): { text: string } | { issue: Issue } {
+  try {
+    return { text: new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes) };
+  } catch {
+    // Walk the replacing decoding beside the bytes to the first U+FFFD that the bytes do not spell (EF BF BD).
+    let offset = 0;
+    let line = 1;
+    let column = 1;
+    for (const char of new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes)) {
+      const code = char.codePointAt(0)!;
+      if (code === 0xfffd && !(bytes[offset] === 0xef && bytes[offset + 1] === 0xbf && bytes[offset + 2] === 0xbd)) break;
+      offset += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+      if (char === "\n") [line, column] = [line + 1, 1];
+      else column += char.length;
+    }
+    const byte = (bytes[offset] ?? 0).toString(16).padStart(2, "0");
+    return { issue: { file, line, column, path: "", message: `the file is not UTF-8 text (byte 0x${byte} here): save it as UTF-8` } };
+  }
+}
