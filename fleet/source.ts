@@ -258,11 +258,14 @@ function sizeIssue(file: string, text: string): { refusal: Issue } | undefined {
  * own check compares each key with every key before it (quadratic in a mapping's size).
  */
 function parseBounded(file: string, text: string, lines: LineCounter): { document: Document.Parsed } | { refusal: Issue } {
-  const parser = new Parser(lines.addNewLine);
+  // Lines are where the text has "\n", counted here: the parser reports the newlines inside a multi-line scalar only
+  // when it is not recovering from an error, so after one its positions pointed past the ends of lines.
+  lines.addNewLine(0);
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) lines.addNewLine(i + 1);
+  const parser = new Parser();
   const depth = nestingBound();
   let tooDeep: number | undefined;
   function* tokens(): Generator<CST.Token> {
-    lines.addNewLine(0);
     for (const lexeme of new Lexer().lex(text)) {
       tooDeep = depth(lexeme);
       if (tooDeep !== undefined) break;
