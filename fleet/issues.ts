@@ -11,7 +11,15 @@ export interface Issue {
 
 export function formatIssue(issue: Issue): string {
   const where = `${issue.file}:${issue.line}:${issue.column}`;
-  return issue.path ? `${where} ${issue.path}: ${issue.message}` : `${where} ${issue.message}`;
+  return visible(issue.path ? `${where} ${issue.path}: ${issue.message}` : `${where} ${issue.message}`);
+}
+
+/**
+ * Control characters that came from the file (a NUL, an escape sequence, a line break in a quoted key) escaped:
+ * printed raw they would drive the operator's terminal, or start a line that reads like another problem.
+ */
+function visible(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** Thrown before any resource is registered: the file has problems, all of them are listed. */
