@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { describe, expect, it } from "vitest";
-import { formatIssue } from "../../fleet/issues";
+import { MAX_ISSUE_LENGTH, formatIssue } from "../../fleet/issues";
 import { MAX_NESTING, MAX_TENANTS_FILE_LENGTH } from "../../fleet/source";
 import { checkTenantsFile, type ValidateOptions } from "../../fleet/validate";
 
@@ -54,8 +54,9 @@ function expectHandled(input: Uint8Array, options: ValidateOptions, bound = BOUN
     const line = lines[issue.line - 1]!;
     expect(Number.isInteger(issue.column) && issue.column >= 1 && issue.column <= line.length + 1, `${text} (line ${issue.line}: ${JSON.stringify(line.slice(0, 200))})`).toBe(true);
     expect(issue.message.trim(), text).not.toBe("");
-    // One line per problem, and nothing from the file that would drive the terminal.
+    // One line per problem, of a readable length, and nothing from the file that would drive the terminal.
     expect(text, text).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
+    expect(text.length).toBeLessThanOrEqual(MAX_ISSUE_LENGTH + 40);
     // The library's own wording for a crash it caught must never reach the operator.
     expect(issue.message, text).not.toMatch(/call stack|stack overflow|\[object /i);
   }
