@@ -19,8 +19,9 @@ const LOCAL: ValidateOptions = { file: "tenants.local.yaml", domainSuffix: "loca
 /** Per generated input, on a loaded 2-core machine. */
 const BOUND_MS = 2_000;
 /**
- * Per example below: files of 20,000 keys take the YAML library itself up to 3 s on this machine when it is busy;
- * before the fix they took more than 20 s (the library's duplicate check and a search per issue were quadratic).
+ * Per example below: files of 20,000 keys or 120,000 anchors take the YAML library itself up to 3 s on this machine
+ * when it is busy; before the fixes they took 20 s and more (the library's duplicate-key check, its resolution of
+ * aliases and a search per issue were quadratic).
  */
 const LARGE_BOUND_MS = 8_000;
 
@@ -175,6 +176,7 @@ describe("malformed tenants.yaml", () => {
     ["a staircase of 1,400 indented keys", `a:\n${Array.from({ length: 1_400 }, (_, i) => `${" ".repeat(i + 1)}k${i}:`).join("\n")}\n`, /values nest more than 64 levels deep here/],
     ["20,000 unknown keys in one mapping", `hosts: []\ntenants: []\n${Array.from({ length: 20_000 }, (_, i) => `k${i}: 1`).join("\n")}\n`, /^3:1 k0: unknown key "k0"/],
     ["20,000 duplicate keys in one mapping", `hosts: []\ntenants: []\nplans:\n${"  a: {cpus: 1, memory: 2Gi}\n".repeat(20_000)}`, /^5:3 key "a" appears twice in the same mapping: keep one$/],
+    ["120,000 anchors and 10,000 aliases", `hosts: []\ntenants: []\nx:\n${"- &a 1\n".repeat(120_000)}y:\n${"- *a\n".repeat(10_000)}`, /^3:1 x: unknown key "x"/],
     ["two 500 KB host names", `hosts:\n  - {name: a${big.slice(0, 500_000)}, location: fsn1, serverType: cx22}\ntenants:\n  - {name: t, host: b${big.slice(0, 500_000)}}\n`, /tenants\[0\]\.host: unknown host "b/],
     ["a file over the size limit", `hosts: []\ntenants: []\n# ${big}${big}\n`, /^1:1 the file has 2000025 characters, more than the 1048576 a tenants file may have/],
     ["a list as a key", `hosts: []\ntenants: []\n? [a, b]\n: 1\n`, /^3:3 a key must be a name, not a list or mapping/],
