@@ -9,6 +9,11 @@ import { formatBytes } from "../fleet/units";
 import { confirm, stackTenantsFile } from "./tenantData";
 import { engineAnswers, hostEndpoint, hostShell, openStackContext, tenantDataOn } from "./stackContext";
 import { CommandError, parseCommand, runCommand, writeTenantsFile, type Handler } from "./shared";
+import { runEngine } from "./engineOutput";
+import type { Stack, UpOptions } from "@pulumi/pulumi/automation";
+
+/** `up`, its output streamed with each error once (cli/engineOutput.ts). */
+const applyStack = (stack: Stack, options: UpOptions = {}) => runEngine(process.stdout, (onOutput) => stack.up({ ...options, ...(onOutput ? { onOutput } : {}) }));
 
 const USAGE = {
   host: `agentpod host <subcommand> [options]
@@ -82,15 +87,14 @@ async function replace(args: string[]): Promise<number> {
   const { openStack } = await import("./engine");
   const operation = plan.releaseServer ? { releaseServers: [host] } : {};
   const stack = await openStack({ stack: stackName, projectDir: context.projectDir, operation });
-  const print = (out: string) => process.stdout.write(out);
   if (plan.releaseServer) {
     // A protected server cannot be deleted: lift Pulumi's and Hetzner's protection on it alone first.
-    await stack.up({ onOutput: print, target: [plan.replace[0]!] });
+    await applyStack(stack, { target: [plan.replace[0]!] });
   }
-  await stack.up({ onOutput: print, replace: [...plan.replace] });
+  await applyStack(stack, { replace: [...plan.replace] });
   if (plan.releaseServer) {
     // The new server gets its protection back from the program's normal registration.
-    await (await openStack({ stack: stackName, projectDir: context.projectDir })).up({ onOutput: print });
+    await applyStack(await openStack({ stack: stackName, projectDir: context.projectDir }));
   }
   console.log(`\nagentpod: host ${host} replaced; ${tenants.length ? `its tenants are back: ${tenants.join(", ")}` : "it has no tenants"}`);
   return 0;
@@ -129,16 +133,15 @@ async function retire(args: string[]): Promise<number> {
   const resources = ((await context.stack.exportStack()).deployment?.resources ?? []) as StateResource[];
   const guarded = resources.filter((r) => r.protect && (r.urn.endsWith(`::${host}-server`) || r.urn.endsWith(`::${host}-data`))).map((r) => r.urn);
   const { openStack } = await import("./engine");
-  const print = (out: string) => process.stdout.write(out);
   if (guarded.length > 0) {
     // Protection off for this host's server and volume alone (the volume stays retainOnDelete: it is never deleted).
     const releasing = await openStack({ stack: stackName, projectDir: context.projectDir, operation: { retireHosts: [host] } });
-    await releasing.up({ onOutput: print, target: guarded });
+    await applyStack(releasing, { target: guarded });
   }
   const edit = removeHost(tenants.text, host, tenants.options);
   if (!edit.ok) throw new CommandError(edit.message, edit.issues);
   writeTenantsFile({ path: tenants.file, display: tenants.display }, edit.text);
-  await (await openStack({ stack: stackName, projectDir: context.projectDir })).up({ onOutput: print });
+  await applyStack(await openStack({ stack: stackName, projectDir: context.projectDir }));
   console.log(`\nagentpod: host ${host} retired and removed from ${tenants.display}: its server is deleted; its data volume is retained (empty of tenant data)`);
   return 0;
 }

@@ -3,6 +3,7 @@
  * destroy, outputs), status.ts, tenant.ts (+ tenantData.ts for move --stack and purge), host.ts, summary.ts;
  * shared.ts holds what they share. This file is the help, the dispatch and the last-resort error printing.
  */
+import { engineErrorText } from "./engineOutput";
 import { hostCommand } from "./host";
 import type { Handler } from "./shared";
 import { destroyCommand, outputsCommand, previewCommand, upCommand } from "./stack";
@@ -60,24 +61,6 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   return handler(rest);
-}
-
-/** The CLI's `error:` lines with the indented lines that follow them (AgentPod lists one problem per line there). */
-function engineErrorText(raw: string): string | undefined {
-  const blocks: string[] = [];
-  let current: string[] | undefined;
-  for (const line of raw.split("\n")) {
-    if (/^\s*error: /.test(line)) {
-      current = [line.trim()];
-      blocks.push("");
-      blocks[blocks.length - 1] = current.join("\n");
-    } else if (current && /^\s{2,}\S/.test(line)) {
-      current.push(line.replace(/^\s+/, "  "));
-      blocks[blocks.length - 1] = current.join("\n");
-    } else current = undefined;
-  }
-  const unique = [...new Set(blocks)];
-  return unique.length > 0 ? unique.join("\n") : undefined;
 }
 
 main(process.argv.slice(2)).then(

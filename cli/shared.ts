@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { formatIssue, type Issue } from "../fleet/issues";
+import { decodeTenantsFile } from "../fleet/source";
 import type { ValidateOptions } from "../fleet/validate";
 
 /** Bad usage: exit status 2, with the command's usage. */
@@ -87,7 +88,14 @@ export function tenantsFileRef(file: string | undefined): TenantsFileRef {
 
 export function readTenantsFile(ref: TenantsFileRef): string {
   if (!existsSync(ref.path)) throw new CommandError(`${ref.display} not found: run this where tenants.yaml is, or pass --file <path>`);
-  return readFileSync(ref.path, "utf8");
+  return tenantsText(ref.display, readFileSync(ref.path));
+}
+
+/** A tenants file's bytes as text; refused when they are not UTF-8 (an edit would otherwise write replacements back). */
+export function tenantsText(display: string, bytes: Uint8Array): string {
+  const decoded = decodeTenantsFile(display, bytes);
+  if ("issue" in decoded) throw new CommandError(`${display} has 1 problem; nothing was changed:`, [decoded.issue]);
+  return decoded.text;
 }
 
 /** Replaces the file in one step (write aside, then rename), keeping its permissions. */

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { formatEngineViolations, policyCollector, resolvePolicyPack } from "../policy/engineView";
 import type { Step } from "./engine";
+import { runEngine } from "./engineOutput";
 import type { Handler } from "./shared";
 
 const stackOptions = {
@@ -54,7 +55,7 @@ export const upCommand: Handler = async (args) => {
   const policyPack = options["policy-pack"] ? resolvePolicyPack(options["policy-pack"]) : undefined;
   const adopt = options.adopt ?? [];
   const stack = await (await engine()).openStack({ stack: options.stack, create: true, ...projectOf(options), ...(adopt.length ? { operation: { adopt } } : {}) });
-  const result = await stack.up({ onOutput: (out) => process.stdout.write(out), color: "auto", ...(policyPack ? { policyPacks: [policyPack] } : {}) });
+  const result = await runEngine(process.stdout, (onOutput) => stack.up({ ...(onOutput ? { onOutput } : {}), color: "auto", ...(policyPack ? { policyPacks: [policyPack] } : {}) }));
   const summary = result.summary.resourceChanges ?? {};
   console.log(`\nagentpod: ${options.stack} is up (${Object.entries(summary).map(([op, n]) => `${op} ${n}`).join(", ")})`);
   return 0;
@@ -72,12 +73,14 @@ export const previewCommand: Handler = async (args) => {
   const stack = await (await engine()).openStack({ stack: options.stack, ...projectOf(options) });
   const { steps, onEvent } = (await engine()).stepCollector();
   try {
-    await stack.preview({
-      onEvent: (event) => (onEvent(event), policy?.onEvent(event)),
-      ...(policyPack ? { policyPacks: [policyPack] } : {}),
-      ...(options.json ? {} : { onOutput: (out: string) => process.stderr.write(out) }),
-      diff: !options.json,
-    });
+    await runEngine(options.json ? undefined : process.stderr, (onOutput) =>
+      stack.preview({
+        onEvent: (event) => (onEvent(event), policy?.onEvent(event)),
+        ...(policyPack ? { policyPacks: [policyPack] } : {}),
+        ...(onOutput ? { onOutput } : {}),
+        diff: !options.json,
+      }),
+    );
   } catch (error) {
     // A mandatory violation fails the engine's preview: report the violations, not the engine's whole output again.
     if (!policy || policy.mandatory().length === 0) throw error;
@@ -104,7 +107,7 @@ export const destroyCommand: Handler = async (args) => {
   }
   const stack = await (await engine()).openStack({ stack: options.stack, ...projectOf(options) });
   // Protected resources (the hosts' data volumes) and what they need stay; everything else goes.
-  const result = await stack.destroy({ onOutput: (out) => process.stdout.write(out), excludeProtected: true });
+  const result = await runEngine(process.stdout, (onOutput) => stack.destroy({ ...(onOutput ? { onOutput } : {}), excludeProtected: true }));
   const retained = ((await stack.exportStack()).deployment?.resources ?? []).filter((r: { protect?: boolean }) => r.protect).map((r: { urn: string }) => r.urn.split("::").pop()!);
   console.log(`\nagentpod: ${options.stack} destroyed (${result.summary.resourceChanges?.delete ?? 0} resources removed).`);
   if (retained.length) console.log(`Retained (protected, still in the stack): ${retained.sort().join(", ")}`);

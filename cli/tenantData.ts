@@ -18,14 +18,14 @@ import { checkTenantsFile } from "../fleet/validate";
 import { hostShellArgv, runOnHost, type HostShell } from "../providers/hostShell";
 import { tenantEngineResources, withoutResources, type StateResource } from "./replacementPlan";
 import { dockerAt, engineAnswers, hostEndpoint, hostShell, openStackContext, type StackContext } from "./stackContext";
-import { CommandError, domainOptionsFor, writeTenantsFile } from "./shared";
+import { CommandError, domainOptionsFor, tenantsText, writeTenantsFile } from "./shared";
 
 /** The stack's tenants file: its path and its tenants as the stack resolves them. */
 export function stackTenantsFile(context: StackContext) {
   const file = path.resolve(context.projectDir, context.settings.tenantsFile);
   if (!existsSync(file)) throw new CommandError(`${context.settings.tenantsFile} (the tenants file of stack ${context.stackName}) not found in ${context.projectDir}`);
-  const text = readFileSync(file, "utf8");
   const display = context.settings.tenantsFile;
+  const text = tenantsText(display, readFileSync(file));
   const zone = context.settings.target === "hetzner" ? context.settings.zone : undefined;
   const options = { file: display, ...(zone ? { domainSuffix: zone, zone } : domainOptionsFor(file, undefined)) };
   return { file, display, text, options, fleet: checkTenantsFile(text, options).fleet };

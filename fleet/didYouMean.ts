@@ -12,12 +12,20 @@ export function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
+/**
+ * Names longer than this get no hint: the names and keys hinted at are short, and the distance takes time in the
+ * product of the two lengths (two 1 MB host names would take hours).
+ */
+const MAX_HINTED_LENGTH = 256;
+
 /** The closest candidate within a distance that still reads as a typo, or undefined. */
 export function closest(input: string, candidates: Iterable<string>): string | undefined {
+  if (input.length > MAX_HINTED_LENGTH) return undefined;
   const needle = input.toLowerCase();
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
+    if (candidate.length > MAX_HINTED_LENGTH) continue;
     const distance = editDistance(needle, candidate.toLowerCase());
     if (distance < bestDistance) {
       best = candidate;

@@ -23,7 +23,7 @@ import {
   type TenantsFile,
 } from "./schema";
 import { SECRET_ADVICE, looksLikeSecretKey, secretValueMatch } from "./secrets";
-import { TenantsSource } from "./source";
+import { TenantsSource, decodeTenantsFile } from "./source";
 import { formatMemory, parseMemory, suggestMemory } from "./units";
 
 export interface ValidateOptions {
@@ -42,14 +42,17 @@ export interface ValidationResult {
 }
 
 /** Validates and resolves; throws TenantsFileError listing every problem. */
-export function loadFleet(text: string, options: ValidateOptions): FleetPlan {
-  const result = checkTenantsFile(text, options);
+export function loadFleet(input: string | Uint8Array, options: ValidateOptions): FleetPlan {
+  const result = checkTenantsFile(input, options);
   if (!result.fleet) throw new TenantsFileError(result.issues);
   return result.fleet;
 }
 
-export function checkTenantsFile(text: string, options: ValidateOptions): ValidationResult {
-  const source = new TenantsSource(options.file, text);
+/** Every problem of a tenants file (its text, or its bytes as read from disk), or its plan when it has none. */
+export function checkTenantsFile(input: string | Uint8Array, options: ValidateOptions): ValidationResult {
+  const decoded = typeof input === "string" ? { text: input } : decodeTenantsFile(options.file, input);
+  if ("issue" in decoded) return { issues: [decoded.issue] };
+  const source = new TenantsSource(options.file, decoded.text);
   const syntax = source.syntaxIssues();
   if (syntax.length > 0) return { issues: syntax };
   const aliases = source.aliasIssues();

@@ -84,8 +84,8 @@ export function loadInputs(projectDir: string): { settings: StackSettings; fleet
   try {
     const settings = readStackSettings(projectDir);
     const file = settings.tenantsFile;
-    const text = readFileSync(path.resolve(projectDir, file), "utf8");
-    const fleet = loadFleet(text, {
+    // Bytes, not text: the validator refuses a file that is not UTF-8 rather than read it with replacements.
+    const fleet = loadFleet(readFileSync(path.resolve(projectDir, file)), {
       file,
       domainSuffix: settings.target === "local" ? "localhost" : settings.zone,
       ...(settings.target === "hetzner" ? { zone: settings.zone } : {}),

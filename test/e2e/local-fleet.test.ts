@@ -188,9 +188,11 @@ defaults: {image: "agentpod/openclaw:2026.9.6"}
     for (const command of [["preview"], ["up", "--yes"]]) {
       const result = fleet.agentpod(command, { allowFailure: true });
       expect(result.status, command.join(" ")).toBe(1);
-      expect(result.stderr).toContain("tenants.yaml has 2 problems; nothing was changed:");
-      expect(result.stderr).toMatch(/tenants\.yaml:\d+:\d+ tenants\[0\]\.plan: unknown plan "prro"\. Did you mean "pro"\?/);
-      expect(result.stderr).toMatch(/tenants\.yaml:\d+:\d+ tenants\[1\]\.name: must be a DNS label/);
+      // up streams the engine's diagnostics to stdout, preview to stderr: each problem once in all the operator sees.
+      const seen = result.stdout + result.stderr;
+      expect(seen).toContain("tenants.yaml has 2 problems; nothing was changed:");
+      expect(seen.match(/tenants\.yaml:\d+:\d+ tenants\[0\]\.plan: unknown plan "prro"\. Did you mean "pro"\?/g)).toHaveLength(1);
+      expect(seen.match(/tenants\.yaml:\d+:\d+ tenants\[1\]\.name: must be a DNS label/g)).toHaveLength(1);
     }
     expect(containers()).toEqual(containersBefore);
     fleet.writeTenants(tenantsFile("  - { name: delta, host: local-b }\n  - { name: bravo, host: local-a }\n  - { name: alpha, host: local-a, plan: pro }\n"));

@@ -60,7 +60,8 @@ export const PROD_SECRETS = ["agentpod:deployPrivateKey", "agentpod:anthropicApi
 export const LOCAL_CONFIG: Record<string, string> = { "agentpod:target": "local", "agentpod:httpPort": "8080" };
 
 export interface RunOptions {
-  tenantsYaml: string;
+  /** The file's content; bytes are written as they are (a test may give a file that is not UTF-8). */
+  tenantsYaml: string | Uint8Array;
   stack?: string;
   config?: Record<string, string>;
   secretKeys?: string[];

@@ -20,14 +20,16 @@ function load(kind: "invalid" | "valid") {
     .filter((name) => name.endsWith(".yaml"))
     .sort()
     .map((name) => {
-      const text = readFileSync(path.join(FIXTURES, kind, name), "utf8");
+      // The bytes go to the program as they are on disk (a fixture may not be UTF-8); headers are ASCII.
+      const bytes = readFileSync(path.join(FIXTURES, kind, name));
+      const text = bytes.toString("latin1");
       const header = (tag: string) => text.split("\n").filter((l) => l.startsWith(`# ${tag}: `)).map((l) => l.slice(tag.length + 4));
       const expected = header("expect").map((e) => {
         const match = /^(\d+):(\d+) (.+)$/.exec(e);
         if (!match) throw new Error(`${name}: malformed expectation "${e}"`);
         return { line: Number(match[1]), column: Number(match[2]), text: `tenants.yaml:${match[1]}:${match[2]} ${match[3]}` };
       });
-      return { name, text, expected, forbidden: header("must-not-contain") };
+      return { name, bytes, expected, forbidden: header("must-not-contain") };
     });
 }
 
@@ -37,11 +39,11 @@ const valid = load("valid");
 describe("invalid tenants.yaml", () => {
   it("has enough fixtures, each starting with its expectation", () => {
     expect(invalid.length).toBeGreaterThanOrEqual(40);
-    for (const fixture of invalid) expect(fixture.text, fixture.name).toMatch(/^# expect: /);
+    for (const fixture of invalid) expect(fixture.bytes.toString("latin1"), fixture.name).toMatch(/^# expect: /);
   });
 
-  it.each(invalid)("$name: refused with every problem listed, nothing registered", async ({ text, expected, forbidden }) => {
-    const run = await runFleet({ tenantsYaml: text, stack: "prod" });
+  it.each(invalid)("$name: refused with every problem listed, nothing registered", async ({ bytes, expected, forbidden }) => {
+    const run = await runFleet({ tenantsYaml: bytes, stack: "prod" });
     expect(run.error).toBeDefined();
     const message = run.error!.message;
     expect(message).toMatch(/^tenants\.yaml has \d+ problems?; nothing was changed:\n/);
@@ -53,7 +55,7 @@ describe("invalid tenants.yaml", () => {
 
   it("checkTenantsFile reports all problems of a file, sorted by position", () => {
     const fixture = invalid.find((f) => f.name === "many-problems.yaml")!;
-    const result = checkTenantsFile(fixture.text, PROD);
+    const result = checkTenantsFile(fixture.bytes, PROD);
     expect(result.fleet).toBeUndefined();
     expect(result.issues.map((i) => [i.line, i.column])).toEqual(fixture.expected.map((e) => [e.line, e.column]));
     result.issues.forEach((issue, i) => expect(formatIssue(issue)).toContain(fixture.expected[i]!.text));
@@ -64,11 +66,11 @@ describe("invalid tenants.yaml", () => {
 });
 
 describe("valid tenants.yaml", () => {
-  const example = { name: "tenants.yaml (the example)", text: readFileSync(path.join(__dirname, "../../tenants.yaml"), "utf8") };
-  it.each([...valid, example])("$name: accepted", async ({ text }) => {
-    const result = checkTenantsFile(text, PROD);
+  const example = { name: "tenants.yaml (the example)", bytes: readFileSync(path.join(__dirname, "../../tenants.yaml")) };
+  it.each([...valid, example])("$name: accepted", async ({ bytes }) => {
+    const result = checkTenantsFile(bytes, PROD);
     expect(result.issues).toEqual([]);
-    const run = await runFleet({ tenantsYaml: text, stack: "prod" });
+    const run = await runFleet({ tenantsYaml: bytes, stack: "prod" });
     expect(run.error).toBeUndefined();
     const gateways = run.ofType("agentpod:index:TenantGateway").map((r) => r.name);
     expect(gateways.sort()).toEqual(result.fleet!.tenants.map((t) => t.name));
