@@ -302,11 +302,12 @@ function parseBounded(file: string, text: string, lines: LineCounter): { documen
  * Feeds on the lexer's tokens and answers the offset of the first one at which the nesting may exceed MAX_NESTING.
  * An upper bound, never an underestimate: every block level opened by indentation counts twice (a list may sit at
  * its key's indentation), every `- `, `? ` and `: ` on the current line once, every open `[` and `{` once and once
- * more while it holds a `key: value` pair. Quoted scalars, comments and block scalars are single tokens.
+ * more for each `:` of its current entry (`{ a: b: c: ...` nests once per `:`; found by the property test). Quoted
+ * scalars, comments and block scalars are single tokens.
  */
 function nestingBound(): (lexeme: string) => number | undefined {
   const indents: number[] = [];
-  const flow: boolean[] = []; // per open `[` or `{`: whether a `key:` pair is open in it
+  const flow: number[] = []; // per open `[` or `{`: the `:` of its current entry (`a: b: c:` nests once per `:`)
   let pairs = 0;
   let inline = 0;
   let lineStart = true;
@@ -351,24 +352,24 @@ function nestingBound(): (lexeme: string) => number | undefined {
         break;
       case "map-value-ind":
         if (flow.length === 0) inline++;
-        else if (!flow[flow.length - 1]) {
-          flow[flow.length - 1] = true;
+        else {
+          flow[flow.length - 1]!++;
           pairs++;
         }
         break;
       case "comma":
-        if (flow[flow.length - 1]) {
-          flow[flow.length - 1] = false;
-          pairs--;
+        if (flow.length > 0) {
+          pairs -= flow[flow.length - 1]!;
+          flow[flow.length - 1] = 0;
         }
         break;
       case "flow-map-start":
       case "flow-seq-start":
-        flow.push(false);
+        flow.push(0);
         break;
       case "flow-map-end":
       case "flow-seq-end":
-        if (flow.pop()) pairs--;
+        pairs -= flow.pop() ?? 0;
         break;
     }
     return 2 * indents.length + inline + flow.length + pairs > MAX_NESTING ? at : undefined;

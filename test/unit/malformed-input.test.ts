@@ -3,7 +3,8 @@
  * deep nesting, huge scalars, stray indicators, tabs, BOMs, CRLF, NUL and bytes that are not UTF-8. Whatever the
  * input, the validator answers with a plan or with located issues, quickly: it never throws, never hangs, and every
  * issue points at a line and column of the file. Inputs are bytes, as the program reads the file
- * (stack/program.ts passes readFileSync's Buffer to loadFleet, which calls checkTenantsFile).
+ * (stack/program.ts passes readFileSync's Buffer to loadFleet, which calls checkTenantsFile). AGENTPOD_FUZZ_RUNS=3000
+ * runs the generator longer (300 runs by default).
  */
 import fc from "fast-check";
 import { readdirSync, readFileSync } from "node:fs";
@@ -163,7 +164,7 @@ describe("malformed tenants.yaml", () => {
       fc.property(malformed, (input) => {
         expectHandled(bytesOf(input), input.seed.options);
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.AGENTPOD_FUZZ_RUNS ?? 300) },
     );
   });
 
@@ -171,6 +172,7 @@ describe("malformed tenants.yaml", () => {
   const big = "x".repeat(HUGE);
   const found: Array<[string, string | Uint8Array, RegExp]> = [
     ["10,000 nested lists", `hosts:\n${"- ".repeat(10_000)}x\ntenants: []\n`, /^2:\d+ values nest more than 64 levels deep here/],
+    ["10,000 `a: ` chained in a flow mapping", `hosts: []\ntenants:\n  - { name: ${"a: ".repeat(10_000)}\n`, /^3:\d+ values nest more than 64 levels deep here/],
     ["100,000 open brackets", `hosts: []\ntenants: ${"[".repeat(100_000)}\n`, /^2:\d+ values nest more than 64 levels deep here/],
     ["brackets inside quotes do not close anything", `hosts: []\ntenants: ${'["]", ['.repeat(1_000)}\n`, /^2:\d+ values nest more than 64 levels deep here/],
     ["a staircase of 1,400 indented keys", `a:\n${Array.from({ length: 1_400 }, (_, i) => `${" ".repeat(i + 1)}k${i}:`).join("\n")}\n`, /values nest more than 64 levels deep here/],
