@@ -5,6 +5,7 @@
  */
 import { ReplacementError, planHostReplacement, withoutResources, type StateResource } from "./replacementPlan";
 import { removeHost } from "../fleet/edit";
+import { knownHostsLine } from "../fleet/sshHostKeys";
 import { formatBytes } from "../fleet/units";
 import { confirm, stackTenantsFile } from "./tenantData";
 import { engineAnswers, hostEndpoint, hostShell, openStackContext, tenantDataOn } from "./stackContext";
@@ -21,6 +22,7 @@ const USAGE = {
 Subcommands:
   replace <host> [--stack S] [--force]   recover a lost host: a new server, the same data volume, every tenant back
   retire <host> [--stack S] [--yes]      take an empty host out of the fleet: its server is deleted, its volume kept
+  known-hosts [--stack S]                known_hosts lines of the hosts' pinned SSH keys, from the stack's state
 
 Run \`agentpod host <subcommand> --help\` for details.
 Exit status: 0 success, 1 refused or failed (nothing changed when refused), 2 bad usage.`,
@@ -36,6 +38,13 @@ unchanged gateway tokens. Tenants on other hosts are not touched.
   --force          replace the host even though its engine answers (its containers are recreated)
 
 Hetzner: the server's delete protection is lifted for the replacement only; the hcloud volume stays protected.`,
+  "known-hosts": `agentpod host known-hosts [--stack prod] [--project DIR]
+
+Prints a known_hosts line ("<ipv4> ecdsa-sha2-nistp256 AAAA...") for every host the stack reaches over SSH, from the
+host keys the program generated and pinned (their public halves are stack outputs). AgentPod's own SSH connections are
+pinned already; this is for other SSH clients, e.g. the workflows: bin/agentpod host known-hosts --stack prod
+> ~/.ssh/known_hosts, with StrictHostKeyChecking yes. Exit status 1 when a host of the stack has no pinned key yet
+(run \`agentpod up\` first).`,
   retire: `agentpod host retire <host> [--stack local] [--project DIR] [--yes]
 
 Takes a host out of the fleet, safely. Refused while any tenant is declared on it or deployed there (move or remove
@@ -146,6 +155,19 @@ async function retire(args: string[]): Promise<number> {
   return 0;
 }
 
+async function knownHosts(args: string[]): Promise<number> {
+  const parsed = parseCommand(args, { stack: OPTIONS.stack, project: OPTIONS.project }, USAGE["known-hosts"]);
+  if (!parsed) return 0;
+  const stackName = parsed.values.stack as string;
+  const context = await openStackContext(stackName, parsed.values.project as string | undefined);
+  if (context.settings.target !== "hetzner") throw new CommandError(`stack ${stackName} reaches its hosts without SSH (target ${context.settings.target}): no host keys to list`);
+  const hosts = Object.entries(context.hosts).sort(([a], [b]) => (a < b ? -1 : 1));
+  const unpinned = hosts.filter(([, h]) => !h.ipv4 || !h.sshHostKey).map(([name]) => name);
+  if (unpinned.length > 0) throw new CommandError(`no pinned SSH host key in the state of stack ${stackName} for: ${unpinned.join(", ")} (run \`agentpod up --stack ${stackName}\` first)`);
+  for (const [, h] of hosts) console.log(knownHostsLine(h.ipv4!, h.sshHostKey!));
+  return 0;
+}
+
 export const hostCommand: Handler = async (args) => {
   const [name, ...rest] = args;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
@@ -154,6 +176,7 @@ export const hostCommand: Handler = async (args) => {
   }
   if (name === "replace") return runCommand(USAGE.replace, () => replace(rest));
   if (name === "retire") return runCommand(USAGE.retire, () => retire(rest));
+  if (name === "known-hosts") return runCommand(USAGE["known-hosts"], () => knownHosts(rest));
   console.error(`agentpod: unknown host subcommand "${name}"\n\n${USAGE.host}`);
   return 2;
 };

@@ -12,6 +12,7 @@ import { DEFAULT_FLEET } from "../fleet/traefik";
 export { formatBytes } from "../fleet/units";
 import type { HostShell } from "../providers/hostShell";
 import { runOnHost } from "../providers/hostShell";
+import { dockerCommand } from "../providers/dockerCli";
 import { CommandError } from "./shared";
 
 export interface StackTenantOutput {
@@ -27,7 +28,8 @@ export interface StackContext {
   /** Docker object prefix on the hosts. */
   readonly fleet: string;
   readonly tenants: Readonly<Record<string, StackTenantOutput>>;
-  readonly hosts: Readonly<Record<string, { ipv4?: string }>>;
+  /** Host outputs: a Hetzner host's address and its pinned SSH host key. */
+  readonly hosts: Readonly<Record<string, { ipv4?: string; sshHostKey?: string }>>;
   readonly stack: import("@pulumi/pulumi/automation").Stack;
 }
 
@@ -50,13 +52,15 @@ export async function openStackContext(stackName: string, project: string | unde
   } catch (error) {
     throw new CommandError(error instanceof Error ? error.message : String(error));
   }
+  const hosts = (outputs.hosts?.value ?? {}) as Record<string, { ipv4?: string; sshHostKey?: string }>;
+  for (const host of Object.values(hosts)) if (host.ipv4 && host.sshHostKey) pinnedKeys.set(`ssh://root@${host.ipv4}`, host.sshHostKey);
   return {
     stackName,
     projectDir,
     settings,
     fleet: settings.target === "local" ? settings.fleet : DEFAULT_FLEET,
     tenants: (outputs.tenants?.value ?? {}) as Record<string, StackTenantOutput>,
-    hosts: (outputs.hosts?.value ?? {}) as Record<string, { ipv4?: string }>,
+    hosts,
     stack,
   };
 }
@@ -72,14 +76,27 @@ export function hostEndpoint(settings: StackSettings, host: string, hostOutputs:
 export function hostShell(context: Pick<StackContext, "settings" | "hosts">, host: string): HostShell | undefined {
   const { settings } = context;
   if (settings.target === "local") return { kind: "docker-exec", engine: settings.dockerHost, container: localServerNames(settings.fleet, host).container };
-  const ipv4 = context.hosts[host]?.ipv4;
-  return ipv4 ? { kind: "ssh", address: ipv4, user: "root" } : undefined;
+  const { ipv4, sshHostKey } = context.hosts[host] ?? {};
+  return ipv4 && sshHostKey ? { kind: "ssh", address: ipv4, user: "root", hostKey: sshHostKey } : undefined;
 }
+
+/**
+ * The pinned SSH host keys of the stacks this process opened, by Docker endpoint (ssh://root@<ipv4>), from the
+ * stack's outputs: the docker CLI reaches an ssh:// engine only through a connection pinned to its key.
+ */
+const pinnedKeys = new Map<string, string>();
 
 /** Runs the docker CLI against an endpoint; never rejects. */
 export function dockerAt(endpoint: string, args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile("docker", ["--host", endpoint, ...args], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+    let command;
+    try {
+      command = dockerCommand(endpoint, args, pinnedKeys.get(endpoint));
+    } catch (error) {
+      resolve({ code: 1, stdout: "", stderr: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    execFile(command.file, command.args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
       resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout: String(stdout), stderr: String(stderr) }),
     );
   });

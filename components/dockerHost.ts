@@ -16,6 +16,8 @@ export interface DockerHost {
   readonly shell: pulumi.Input<HostShell>;
   readonly ipv4?: pulumi.Output<string>;
   readonly ipv6?: pulumi.Output<string>;
+  /** The host's pinned SSH public key, where the host is reached over SSH. */
+  readonly sshHostKey?: pulumi.Output<string>;
   /**
    * Claims a tenant's data directory on the host's persistent volume (providers/tenantData.ts: refuses data the
    * stack does not own and hand-edited moves) and returns its path and the resource that must finish first.

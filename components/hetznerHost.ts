@@ -1,10 +1,12 @@
-import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { renderCloudInit, renderReadinessScript } from "../fleet/cloudInit";
 import { tenantDataDir } from "../fleet/hostScripts";
+import { knownHostsLine, pinnedHostKeyOptions } from "../fleet/sshHostKeys";
+import { HostReadiness } from "../providers/hostReadiness";
 import type { HostShell } from "../providers/hostShell";
+import { HostSshKey } from "../providers/hostSshKey";
 import { TenantDataDirectory } from "../providers/tenantData";
 import type { DockerHost, TenantDataOptions } from "./dockerHost";
 
@@ -21,8 +23,6 @@ export interface HetznerHostArgs {
   readonly adminCidrs: readonly string[];
   /** Size of the persistent volume for tenant data, in GB. Default 50. Grows in place. */
   readonly dataVolumeGb?: number;
-  /** Private key matching one of the SSH keys, used for the readiness gate and the Docker connection. Secret. */
-  readonly deployPrivateKey: pulumi.Input<string>;
   /** Stack name, for the commands refusals print. */
   readonly stack: string;
   /**
@@ -34,13 +34,8 @@ export interface HetznerHostArgs {
   readonly releaseVolume?: boolean;
 }
 
-const SSH_OPTIONS = [
-  "-o", "StrictHostKeyChecking=accept-new",
-  // One multiplexed connection per host: many parallel sessions would trip sshd's MaxStartups.
-  "-o", "ControlMaster=auto",
-  "-o", "ControlPath=~/.ssh/agentpod-%C",
-  "-o", "ControlPersist=120",
-];
+/** One multiplexed connection per host: many parallel sessions would trip sshd's MaxStartups. */
+const SSH_MULTIPLEXING = ["-o", "ControlMaster=auto", "-o", "ControlPath=~/.ssh/agentpod-%C", "-o", "ControlPersist=120"];
 
 /**
  * A Hetzner Cloud server for tenants: firewall, cloud-init that installs Docker, a persistent volume for tenant
@@ -53,13 +48,17 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
   readonly server: hcloud.Server;
   readonly firewall: hcloud.Firewall;
   readonly dataVolume: hcloud.Volume;
-  readonly ready: command.remote.Command;
+  readonly ready: HostReadiness;
+  /** The server's SSH host key: every SSH connection to it is pinned to this key. */
+  readonly hostKey: HostSshKey;
+  readonly sshHostKey: pulumi.Output<string>;
+  /** "<ipv4> ecdsa-sha2-nistp256 AAAA...", for the known_hosts of other SSH clients (the workflows). */
+  readonly knownHosts: pulumi.Output<string>;
   readonly provider: docker.Provider;
   readonly dockerHost: pulumi.Output<string>;
   readonly ipv4: pulumi.Output<string>;
   readonly ipv6: pulumi.Output<string>;
   readonly shell: pulumi.Output<HostShell>;
-  private readonly connection: command.types.input.remote.ConnectionArgs;
   private readonly stack: string;
 
   constructor(name: string, args: HetznerHostArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -67,26 +66,37 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
     this.hostName = name;
     this.stack = args.stack;
     this.firewall = this.createFirewall(name, args);
+    // Outlives the server (a rebuilt host gets the same key), like the data volume.
+    this.hostKey = new HostSshKey(`${name}-host-key`, {}, { parent: this });
     this.server = this.createServer(name, args);
     this.ipv4 = this.server.ipv4Address;
     this.ipv6 = this.server.ipv6Address;
-    this.shell = this.ipv4.apply((address) => ({ kind: "ssh", address, user: "root" }) as const);
+    this.shell = pulumi.all([this.ipv4, this.hostKey.publicKey]).apply(([address, hostKey]) => ({ kind: "ssh", address, user: "root", hostKey }) as const);
+    this.sshHostKey = this.hostKey.publicKey;
+    this.knownHosts = pulumi.all([this.ipv4, this.hostKey.publicKey]).apply(([address, key]) => knownHostsLine(address, key));
     this.dataVolume = this.createDataVolume(name, args);
     const attachment = new hcloud.VolumeAttachment(
       `${name}-data-attachment`,
       { volumeId: this.dataVolume.id.apply(Number), serverId: this.server.id.apply(Number), automount: false },
       { parent: this },
     );
-    this.connection = { host: this.ipv4, user: "root", privateKey: args.deployPrivateKey };
-    this.ready = new command.remote.Command(
+    // The same gate as a local server's, over SSH pinned to the host key: command.remote's connection cannot verify
+    // a host key (and its plugin cannot be had on the machines this project is built on). It runs again on a new
+    // server and when the volume grows: the script names the size, and grows the filesystem to it.
+    this.ready = new HostReadiness(
       `${name}-ready`,
-      // Runs again on a new server and when the volume grows (the script grows the filesystem).
-      { connection: this.connection, create: this.dataVolume.linuxDevice.apply(renderReadinessScript), triggers: [this.server.id, this.dataVolume.size] },
+      {
+        shell: this.shell,
+        script: pulumi.all([this.dataVolume.linuxDevice, this.dataVolume.size]).apply(([device, size]) => renderReadinessScript(device, size)),
+        serverId: this.server.id,
+        endpoint: pulumi.interpolate`ssh://root@${this.ipv4}`,
+      },
       { parent: this, dependsOn: [attachment] },
     );
-    this.dockerHost = pulumi.interpolate`ssh://root@${this.ipv4}`;
-    this.provider = new docker.Provider(`${name}-docker`, { host: this.dockerHost, sshOpts: SSH_OPTIONS }, { parent: this, dependsOn: [this.ready] });
-    this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6 });
+    this.dockerHost = this.ready.endpoint;
+    const sshOpts = this.hostKey.publicKey.apply((key) => [...pinnedHostKeyOptions(key), ...SSH_MULTIPLEXING]);
+    this.provider = new docker.Provider(`${name}-docker`, { host: this.dockerHost, sshOpts }, { parent: this });
+    this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, knownHosts: this.knownHosts });
   }
 
   prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions) {
@@ -125,7 +135,8 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
         location: args.location,
         image: args.image ?? "ubuntu-24.04",
         sshKeys: args.sshKeyIds,
-        userData: renderCloudInit(),
+        // Holds the host's private SSH key: secret in the state.
+        userData: pulumi.secret(pulumi.all([this.hostKey.privateKeyPem, this.hostKey.publicKey]).apply(([privateKeyPem, publicKey]) => renderCloudInit({ privateKeyPem, publicKey }))),
         firewallIds: [this.firewall.id.apply(Number)],
         publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
         keepDisk: true,

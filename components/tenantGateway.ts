@@ -5,11 +5,9 @@ import { gatewayLimits } from "../fleet/containerChanges";
 import { goDuration } from "../fleet/dockerFormat";
 import {
   GATEWAY_COMMAND,
-  GATEWAY_CONFIG_DIR,
   GATEWAY_CONFIG_PATH,
   GATEWAY_ENV,
   GATEWAY_HEALTHCHECK,
-  GATEWAY_SCRATCH,
   GATEWAY_WORKDIR,
   GATEWAY_STATE_DIR,
   GATEWAY_USER,
@@ -101,15 +99,17 @@ export class TenantGateway extends pulumi.ComponentResource {
     this.dataVolume = this.createDataVolume(name, names.volume, args, data, child);
     this.token = new GatewayToken(`${name}-token`, { rotation: args.tokenRotation ?? "" }, { parent: this });
     this.gatewayToken = this.token.value;
+    // Over SSH, the docker CLI operations are pinned to the host's key like every other connection.
+    const hostKey = pulumi.output(args.hostShell).apply((shell) => (shell.kind === "ssh" ? shell.hostKey : ""));
     const attachment = new ProxyAttachment(
       `${name}-proxy-attachment`,
-      { dockerHost: args.dockerHost, network: this.network.name, container: args.proxy.containerName, containerId: args.proxy.containerId },
+      { dockerHost: args.dockerHost, hostKey, network: this.network.name, container: args.proxy.containerName, containerId: args.proxy.containerId },
       { parent: this },
     );
     this.container = this.createContainer(name, names, args, attachment, child);
     new ContainerPidsLimit(
       `${name}-pids`,
-      { dockerHost: args.dockerHost, container: this.container.name, containerId: this.container.id, limit: args.plan.pids },
+      { dockerHost: args.dockerHost, hostKey, container: this.container.name, containerId: this.container.id, limit: args.plan.pids },
       { parent: this },
     );
     this.route = this.createRoute(name, names, args);
@@ -191,9 +191,6 @@ export class TenantGateway extends pulumi.ComponentResource {
         init: true,
         capabilities: { drops: ["ALL"] },
         securityOpts: ["no-new-privileges:true"],
-        // Writes go to the state volume and to bounded scratch space only (fleet/gateway.ts GATEWAY_SCRATCH).
-        readOnly: true,
-        tmpfs: GATEWAY_SCRATCH,
         // memory, memorySwap (equal: no swap) and cpus: the plan reaches the container through these alone (and the
         // pids limit). Labels, env, uploads and the like replace the container when they change
         // (fleet/containerChanges.ts), so none of them may depend on the plan.
@@ -202,7 +199,7 @@ export class TenantGateway extends pulumi.ComponentResource {
         // Identity only: routes are files the proxy reads (fleet/routes.ts), not labels, so no route change restarts it.
         labels: Object.entries({ [TENANT_LABEL]: args.name, [HOST_LABEL]: args.host, [FLEET_LABEL]: args.fleet ?? DEFAULT_FLEET }).map(([label, value]) => ({ label, value })),
         networksAdvanced: [{ name: this.network.name }],
-        volumes: [{ volumeName: this.dataVolume.name, containerPath: GATEWAY_STATE_DIR }, { containerPath: GATEWAY_CONFIG_DIR }],
+        volumes: [{ volumeName: this.dataVolume.name, containerPath: GATEWAY_STATE_DIR }],
         uploads: [{ file: GATEWAY_CONFIG_PATH, content: config }],
         healthcheck: { tests: GATEWAY_HEALTHCHECK, interval: goDuration(5), timeout: goDuration(5), retries: 3, startPeriod: goDuration(60), startInterval: goDuration(0) },
         // Create fails unless the gateway turns healthy in time: a broken tenant fails `pulumi up`.

@@ -8,9 +8,30 @@ import { installFenceCommands } from "./hostFirewall";
 export const HOST_DATA_MOUNT = "/mnt/agentpod";
 export const TENANT_DATA_ROOT = `${HOST_DATA_MOUNT}/tenants`;
 
-export function renderCloudInit(): string {
+/** The host's pinned SSH host key pair (providers/hostSshKey.ts): the private key is a secret. */
+export interface HostKeyPair {
+  readonly privateKeyPem: string;
+  readonly publicKey: string;
+}
+
+/**
+ * cloud-init of a Hetzner host. With its SSH host key pair, sshd serves that key and no other (cloud-init generates
+ * none), so every client that pins it (fleet/sshHostKeys.ts) reaches this server or nothing.
+ */
+export function renderCloudInit(hostKey?: HostKeyPair): string {
+  const keys = hostKey
+    ? [
+        "ssh_deletekeys: true",
+        "ssh_genkeytypes: []",
+        "ssh_keys:",
+        "  ecdsa_private: |",
+        ...hostKey.privateKeyPem.trim().split("\n").map((line) => `    ${line}`),
+        `  ecdsa_public: ${hostKey.publicKey}`,
+      ]
+    : [];
   return [
     "#cloud-config",
+    ...keys,
     "package_update: true",
     "packages: [docker.io, ca-certificates]",
     "write_files:",
@@ -37,7 +58,7 @@ export function renderCloudInit(): string {
  * tenant data root, waits for Docker and installs the tenant fence (fleet/hostFirewall.ts).
  * Idempotent, so a re-run on an existing host changes nothing.
  */
-export function renderReadinessScript(volumeDevice?: string): string {
+export function renderReadinessScript(volumeDevice?: string, volumeSizeGb?: number): string {
   const mount = volumeDevice
     ? [
         `grep -q ' ${HOST_DATA_MOUNT} ' /proc/mounts || mount -o discard,defaults ${volumeDevice} ${HOST_DATA_MOUNT}`,
@@ -48,6 +69,8 @@ export function renderReadinessScript(volumeDevice?: string): string {
     : [`grep -q ' ${HOST_DATA_MOUNT} ' /proc/mounts || { echo 'the data volume is not mounted at ${HOST_DATA_MOUNT}' >&2; exit 1; }`];
   return [
     "set -eu",
+    // The size the volume was given: a growth changes the script, so the gate runs again and grows the filesystem.
+    ...(volumeSizeGb !== undefined ? [`# data volume: ${volumeSizeGb} GB`] : []),
     "if command -v cloud-init >/dev/null; then cloud-init status --wait >/dev/null || true; fi",
     `mkdir -p ${HOST_DATA_MOUNT}`,
     ...mount,

@@ -8,31 +8,21 @@ import { GATEWAY_PORT } from "./catalog";
 
 /** Where the gateway keeps its state; the tenant's data volume is mounted here. */
 export const GATEWAY_STATE_DIR = "/home/node/.openclaw";
-/**
- * Where the config AgentPod renders is uploaded: outside the data volume, so tenant data and managed settings never
- * mix. The directory is a volume of its own (anonymous, removed with the container): the root filesystem is
- * read-only and Docker uploads only into volumes then; the file is root's, so the gateway (UID 1000) can read it and
- * neither change, remove nor add to it.
- */
-export const GATEWAY_CONFIG_DIR = "/etc/agentpod";
-export const GATEWAY_CONFIG_PATH = `${GATEWAY_CONFIG_DIR}/openclaw.json`;
+/** The config AgentPod renders; outside the data volume so tenant data and managed settings never mix. */
+export const GATEWAY_CONFIG_PATH = "/etc/agentpod/openclaw.json";
 export const GATEWAY_USER = "1000:1000";
 /** Foreground gateway on all interfaces of its container, run in /app as in the official image. */
 export const GATEWAY_WORKDIR = "/app";
 export const GATEWAY_COMMAND = ["node", "dist/index.js", "gateway", "--bind", "lan", "--port", String(GATEWAY_PORT)];
 
 /**
- * The gateway's root filesystem is read-only; these are the only places it writes outside its state directory
- * (measured with `docker diff` on the real gateway after start, health, a WebSocket handshake with the official
- * client and state writes: log files and lock databases under /tmp, two empty cache directories under
- * ~/.cache). They are scratch space: a tmpfs each, bounded, owned by the gateway's UID, counted in its memory limit.
- * /home/node/.config/openclaw is not written (it only holds an auth-profile key when one is mounted there).
+ * Not read-only, measured: OpenClaw itself runs on a read-only root (health, a WebSocket handshake with the official
+ * client and state writes all work with a tmpfs at /tmp and at ~/.cache, the only places it writes outside its state
+ * directory: `docker diff` after those), but the Docker provider uploads the managed config (GATEWAY_CONFIG_PATH)
+ * through the container's root, and Docker 20.10 refuses that on a read-only root ("container rootfs is marked
+ * read-only"), even into a volume. A read-only root needs the config delivered another way (a root-owned file on the
+ * host, mounted read-only), which is not done yet.
  */
-export const GATEWAY_SCRATCH: Readonly<Record<string, string>> = {
-  "/tmp": "rw,nosuid,nodev,size=64m,uid=1000,gid=1000,mode=1777",
-  "/home/node/.cache": "rw,nosuid,nodev,size=64m,uid=1000,gid=1000,mode=0700",
-};
-
 /**
  * Environment every gateway gets besides its secrets. The config is managed by AgentPod (read-only for the
  * gateway); the state directory is named explicitly, else the gateway derives it from the config's folder.

@@ -65,7 +65,7 @@ const WHERE_GATEWAY = "components/tenantGateway.ts (TenantGateway.createContaine
 
 export const tenantGatewayHardened: ResourceValidationPolicy = {
   name: "tenant-gateway-hardened",
-  description: "Every tenant gateway container has memory and swap limits, drops all capabilities, sets no-new-privileges and has a read-only root filesystem.",
+  description: "Every tenant gateway container has memory and swap limits, drops all capabilities and sets no-new-privileges.",
   enforcementLevel: "mandatory",
   severity: "high",
   validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
@@ -90,9 +90,6 @@ export const tenantGatewayHardened: ResourceValidationPolicy = {
     const securityOpts: unknown[] = props.securityOpts ?? [];
     if (!securityOpts.some((o) => typeof o === "string" && /^no-new-privileges([:=]true)?$/i.test(o.trim()))) {
       problems.push('no-new-privileges is not set: add "no-new-privileges:true" to `securityOpts`');
-    }
-    if (props.readOnly !== true) {
-      problems.push("the root filesystem is writable: set `readOnly: true` (state goes to the data volume, scratch to the tmpfs mounts of GATEWAY_SCRATCH)");
     }
     for (const problem of problems) reportViolation(`Tenant gateway container ${name}: ${problem}. Change it in ${WHERE_GATEWAY}.`);
   },

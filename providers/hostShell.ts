@@ -6,11 +6,16 @@
  * Dynamic provider code is serialized into the state and run by the engine's Node.js provider host: this module
  * requires the built-ins it needs inside its functions, and the transport is plain data.
  */
+import { pinnedHostKeyOptions } from "../fleet/sshHostKeys";
+
 export type HostShell =
   /** A local server: a container on this machine's engine. */
   | { readonly kind: "docker-exec"; readonly engine: string; readonly container: string }
-  /** A Hetzner server: root over SSH, with the SSH configuration of the machine that runs AgentPod. */
-  | { readonly kind: "ssh"; readonly address: string; readonly user: string };
+  /**
+   * A Hetzner server: root over SSH with the identity of the machine that runs AgentPod, verified against the host
+   * key the program pinned (fleet/sshHostKeys.ts) and no other.
+   */
+  | { readonly kind: "ssh"; readonly address: string; readonly user: string; readonly hostKey: string };
 
 /** POSIX single-quoting, for the one transport (SSH) whose remote command is a string. */
 export const shellQuote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
@@ -20,7 +25,12 @@ export function hostShellArgv(shell: HostShell, script: string): { file: string;
   if (shell.kind === "docker-exec") return { file: "docker", args: ["--host", shell.engine, "exec", "-i", shell.container, "sh", "-c", script] };
   return {
     file: "ssh",
-    args: ["-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "ControlMaster=auto", "-o", "ControlPath=~/.ssh/agentpod-%C", "-o", "ControlPersist=120", `${shell.user}@${shell.address}`, `sh -c ${shellQuote(script)}`],
+    args: [
+      ...pinnedHostKeyOptions(shell.hostKey),
+      ...["-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "ControlMaster=auto", "-o", "ControlPath=~/.ssh/agentpod-%C", "-o", "ControlPersist=120"],
+      `${shell.user}@${shell.address}`,
+      `sh -c ${shellQuote(script)}`,
+    ],
   };
 }
 

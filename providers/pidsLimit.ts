@@ -3,6 +3,8 @@ import { docker } from "./dockerCli";
 
 export interface ContainerPidsLimitArgs {
   dockerHost: pulumi.Input<string>;
+  /** The host's pinned SSH public key, for an ssh:// dockerHost ("" for a local engine). */
+  hostKey?: pulumi.Input<string>;
   /** Container name. */
   container: pulumi.Input<string>;
   /** Container id: a recreated container gets the limit again. */
@@ -13,6 +15,7 @@ export interface ContainerPidsLimitArgs {
 
 interface PidsInputs {
   dockerHost: string;
+  hostKey?: string;
   container: string;
   containerId: string;
   limit: number;
@@ -24,7 +27,7 @@ interface PidsInputs {
  */
 const pidsProvider: pulumi.dynamic.ResourceProvider<PidsInputs> = {
   async create(inputs) {
-    await docker(inputs.dockerHost, ["update", "--pids-limit", String(inputs.limit), inputs.containerId]);
+    await docker(inputs.dockerHost, ["update", "--pids-limit", String(inputs.limit), inputs.containerId], inputs.hostKey);
     return { id: `${inputs.container}/pids`, outs: inputs };
   },
   async diff(_id, olds, news) {
@@ -32,7 +35,7 @@ const pidsProvider: pulumi.dynamic.ResourceProvider<PidsInputs> = {
     return { changes: changed, replaces: [] };
   },
   async update(_id, _olds, news) {
-    await docker(news.dockerHost, ["update", "--pids-limit", String(news.limit), news.containerId]);
+    await docker(news.dockerHost, ["update", "--pids-limit", String(news.limit), news.containerId], news.hostKey);
     return { outs: news };
   },
 };

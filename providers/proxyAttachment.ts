@@ -4,6 +4,8 @@ import { docker } from "./dockerCli";
 export interface ProxyAttachmentArgs {
   /** Docker endpoint of the host, as given to its Docker provider. */
   dockerHost: pulumi.Input<string>;
+  /** The host's pinned SSH public key, for an ssh:// dockerHost ("" for a local engine). */
+  hostKey?: pulumi.Input<string>;
   /** Network to join (the tenant's). */
   network: pulumi.Input<string>;
   /** Name of the container that joins (the host's proxy). */
@@ -14,6 +16,7 @@ export interface ProxyAttachmentArgs {
 
 interface AttachmentInputs {
   dockerHost: string;
+  hostKey?: string;
   network: string;
   container: string;
   containerId: string;
@@ -26,7 +29,7 @@ interface AttachmentInputs {
 const attachmentProvider: pulumi.dynamic.ResourceProvider<AttachmentInputs> = {
   async create(inputs) {
     try {
-      await docker(inputs.dockerHost, ["network", "connect", inputs.network, inputs.container]);
+      await docker(inputs.dockerHost, ["network", "connect", inputs.network, inputs.container], inputs.hostKey);
     } catch (error) {
       if (!/already exists|already attached/i.test(String(error))) throw error;
     }
@@ -39,7 +42,7 @@ const attachmentProvider: pulumi.dynamic.ResourceProvider<AttachmentInputs> = {
   },
   async delete(_id, olds) {
     try {
-      await docker(olds.dockerHost, ["network", "disconnect", "--force", olds.network, olds.container]);
+      await docker(olds.dockerHost, ["network", "disconnect", "--force", olds.network, olds.container], olds.hostKey);
     } catch (error) {
       if (!/not connected|no such (container|network)|not found/i.test(String(error))) throw error;
     }

@@ -38,6 +38,6 @@ bash scripts/setup/provider-docker.sh
 bash scripts/setup/images.sh
 bash scripts/setup/registry.sh
 if [[ -f scripts/setup/actionlint.sh ]]; then bash scripts/setup/actionlint.sh; fi
-bash scripts/setup/browser.sh
+bash scripts/setup/test-tools.sh
 
 step "set-up complete in $((SECONDS - started)) s"

@@ -33,7 +33,8 @@ export interface TenantOutput {
 export interface FleetOutputs {
   target: string;
   tenants: Record<string, TenantOutput>;
-  hosts: Record<string, { ipv4?: pulumi.Output<string>; ipv6?: pulumi.Output<string> }>;
+  /** Per host: its addresses and, where it is reached over SSH, its pinned SSH host key (public). */
+  hosts: Record<string, { ipv4?: pulumi.Output<string>; ipv6?: pulumi.Output<string>; sshHostKey?: pulumi.Output<string> }>;
   /** Per-tenant gateway tokens, as one secret. */
   gatewayTokens: pulumi.Output<Record<string, string>>;
 }
@@ -158,7 +159,6 @@ function buildHetzner(fleet: FleetPlan, settings: HetznerSettings, permissions: 
     const id = createHash("sha256").update(publicKey).digest("hex").slice(0, 10);
     return new hcloud.SshKey(`admin-key-${id}`, { name: `agentpod-admin-${id}`, publicKey });
   });
-  const deployPrivateKey = secretSetting("deployPrivateKey")!;
   const hosts = new Map<string, DockerHost>(
     fleet.hosts.map((h) => [
       h.name,
@@ -169,7 +169,6 @@ function buildHetzner(fleet: FleetPlan, settings: HetznerSettings, permissions: 
         sshKeyIds: sshKeys.map((k) => k.id),
         adminCidrs: settings.adminCidrs,
         dataVolumeGb: h.dataVolumeGb,
-        deployPrivateKey,
         stack: settings.stack,
         releaseServer: (permissions.releaseServers?.includes(h.name) || permissions.retireHosts?.includes(h.name)) ?? false,
         releaseVolume: permissions.retireHosts?.includes(h.name) ?? false,
@@ -219,7 +218,7 @@ function buildTenants(
     tenants[tenant.name] = { url: gateway.url, host: tenant.host, plan: tenant.planName, healthUrl: `${gateway.url}/healthz` };
     tokens[tenant.name] = gateway.gatewayToken;
   }
-  const hostOutputs = Object.fromEntries([...hosts].map(([name, host]) => [name, { ...optional("ipv4", host.ipv4), ...optional("ipv6", host.ipv6) }]));
+  const hostOutputs = Object.fromEntries([...hosts].map(([name, host]) => [name, { ...optional("ipv4", host.ipv4), ...optional("ipv6", host.ipv6), ...optional("sshHostKey", host.sshHostKey) }]));
   return { target: settings.target, tenants, hosts: hostOutputs, gatewayTokens: pulumi.secret(pulumi.all(tokens)) };
 }
 

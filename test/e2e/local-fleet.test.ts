@@ -92,16 +92,9 @@ describe("local fleet on the real engine", () => {
     expect(foreign.outcome).toMatch(/AUTH_TOKEN_MISMATCH|1008/);
 
     // Hardening as docker sees it.
-    expect(inspect("alpha", "{{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}} {{.HostConfig.Init}} {{.HostConfig.PidsLimit}} {{.Config.User}} {{.HostConfig.ReadonlyRootfs}}")).toBe(
-      "[ALL] [no-new-privileges:true] true 512 1000:1000 true",
+    expect(inspect("alpha", "{{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}} {{.HostConfig.Init}} {{.HostConfig.PidsLimit}} {{.Config.User}}")).toBe(
+      "[ALL] [no-new-privileges:true] true 512 1000:1000",
     );
-    // Read-only root: the gateway writes only to its state and its scratch space (and the WebSocket handshakes
-    // above, with state written through OpenClaw in later tests, run on this very container).
-    expect(execIn(`${FLEET}-alpha`, "touch /app/x 2>&1 || true")).toContain("Read-only file system");
-    expect(execIn(`${FLEET}-alpha`, "touch /tmp/x /home/node/.cache/x /home/node/.openclaw/x && echo writable").trim()).toBe("writable");
-    // The managed config is readable and the gateway cannot change it.
-    expect(execIn(`${FLEET}-alpha`, "cat /etc/agentpod/openclaw.json")).toContain("allowedOrigins");
-    expect(execIn(`${FLEET}-alpha`, "sh -c 'echo {} > /etc/agentpod/openclaw.json' 2>&1 || true")).toContain("Permission denied");
     proxyBefore = proxyState();
     expect(Object.values(proxyBefore).every((p) => p.id !== "")).toBe(true);
   });

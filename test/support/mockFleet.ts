@@ -101,6 +101,9 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
       return { ...inputs, linuxDevice: `/dev/disk/by-id/scsi-0HC_Volume_${args.name.length}` };
     case "pulumi-nodejs:dynamic/agentpod:HostReadiness":
       return { ...inputs };
+    case "pulumi-nodejs:dynamic/agentpod:HostSshKey":
+      // Deterministic per host, shaped like the real thing (providers/hostSshKey.ts).
+      return { ...inputs, privateKeyPem: `-----BEGIN EC PRIVATE KEY-----\nprivate-of-${args.name}\n-----END EC PRIVATE KEY-----\n`, publicKey: `ecdsa-sha2-nistp256 ${Buffer.from(`public-of-${args.name}`).toString("base64")}` };
     case "pulumi-nodejs:dynamic/agentpod:GatewayToken":
       return { ...inputs, value: `token-of-${args.name}` };
     default:

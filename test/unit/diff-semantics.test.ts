@@ -182,8 +182,9 @@ describe("moving a tenant to another host", () => {
     expect(diff.changed).toEqual({
       "globex-gateway": ["labels"],
       "globex-network": ["labels"],
-      "globex-proxy-attachment": ["containerId", "dockerHost"],
-      "globex-pids": ["dockerHost"],
+      // Another host, another pinned SSH key for the docker CLI operations.
+      "globex-proxy-attachment": ["containerId", "dockerHost", "hostKey"],
+      "globex-pids": ["dockerHost", "hostKey"],
       "globex-route": ["dockerHost", "shell"],
       "globex-data-dir": ["host", "shell"],
       "globex-dns-a": ["content"],

@@ -64,6 +64,8 @@ class StateBuilder {
   }
 }
 
+/** A pinned host key (a real P-256 public key in OpenSSH form). */
+const PINNED = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEk1bdHjtjHq1fVvGNz2Wre9lg54kvjVFSqbgB5d5tC6z6J34J4TSr1TbNPXvPLaAWmTuXUsd3ARaQZwAOsywgs=";
 const localEndpoint = (host: string) => `unix:///run/agentpod/servers/e2e-${host}/docker.sock`;
 const TENANT_ENGINE_PARTS = ["network", "data", "gateway", "proxy-attachment", "pids", "route"] as const;
 const tenantEngineNames = (tenant: string) => TENANT_ENGINE_PARTS.map((p) => `${tenant}-${p}`);
@@ -421,10 +423,12 @@ describe("host shell transports", () => {
   });
 
   test("a Hetzner server is reached as root over SSH, non-interactively, the script quoted for the remote shell", () => {
-    const { file, args } = hostShellArgv({ kind: "ssh", address: "203.0.113.10", user: "root" }, "echo it's $HOME");
+    const { file, args } = hostShellArgv({ kind: "ssh", address: "203.0.113.10", user: "root", hostKey: PINNED }, "echo it's $HOME");
     expect(file).toBe("ssh");
     const options = args.flatMap((arg, i) => (args[i - 1] === "-o" ? [arg] : []));
     expect(options).toContain("BatchMode=yes");
+    expect(options).toContain("StrictHostKeyChecking=yes");
+    expect(options).toContain(`KnownHostsCommand=/bin/echo %H ${PINNED}`);
     expect(args[args.length - 2]).toBe("root@203.0.113.10");
     expect(args[args.length - 1]).toBe(`sh -c 'echo it'\\''s $HOME'`);
     // Everything before the destination is an option with its value.
@@ -449,7 +453,7 @@ describe("host shell transports", () => {
   test("property: the remote command line runs the script unchanged", () => {
     fc.assert(
       fc.property(noNul, (s) => {
-        const remote = hostShellArgv({ kind: "ssh", address: "203.0.113.10", user: "root" }, `printf %s ${shellQuote(s)}`).args.at(-1)!;
+        const remote = hostShellArgv({ kind: "ssh", address: "203.0.113.10", user: "root", hostKey: PINNED }, `printf %s ${shellQuote(s)}`).args.at(-1)!;
         // What sshd does with the remote command: hands it to the user's shell as one string.
         expect(execFileSync("sh", ["-c", remote], { encoding: "utf8" })).toBe(s);
       }),
@@ -701,7 +705,7 @@ describe("a replacement run under mocks", () => {
     if (run.error) throw run.error;
     const claim = run.named("acme-data-dir");
     expect(claim.type).toBe(`${DYN}:TenantDataDirectory`);
-    expect(claim.inputs.shell).toEqual({ kind: "ssh", address: "203.0.113.10", user: "root" });
+    expect(claim.inputs.shell).toEqual({ kind: "ssh", address: "203.0.113.10", user: "root", hostKey: `ecdsa-sha2-nistp256 ${Buffer.from("public-of-fsn1-a-host-key").toString("base64")}` });
     expect(claim.inputs.host).toBe("fsn1-a");
     expect(claim.inputs.tenant).toBe("acme");
   });

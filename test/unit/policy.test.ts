@@ -125,7 +125,6 @@ function tenantGateway(provider: docker.Provider, tenant: string, overrides: Par
     securityOpts: ["no-new-privileges:true"],
     memory: 2048,
     memorySwap: 2048,
-    readOnly: true,
     labels: tenantLabels(tenant),
     ...overrides,
   };
@@ -144,7 +143,7 @@ describe("policy pack on the real engine", () => {
   test("a tenant gateway without limits, capability drop or no-new-privileges is rejected", async () => {
     const run = await previewWithPolicies(() => {
       const provider = dockerProvider();
-      const c = tenantGateway(provider, "acme", { capabilities: { drops: ["NET_RAW"] }, securityOpts: ["no-new-privileges:false"], memorySwap: -1, readOnly: false }, ["memory"]);
+      const c = tenantGateway(provider, "acme", { capabilities: { drops: ["NET_RAW"] }, securityOpts: ["no-new-privileges:false"], memorySwap: -1 }, ["memory"]);
       new PidsLimit("acme-pids", { container: c.name, containerId: c.id, limit: 512 });
     });
     expect(run.ok).toBe(false);
@@ -154,7 +153,6 @@ describe("policy pack on the real engine", () => {
       "tenant-gateway-hardened: Tenant gateway container agentpod-acme: `memorySwap` is -1 (unlimited swap): set it equal to `memory` (no swap). Change it in components/tenantGateway.ts (TenantGateway.createContainer).",
       'tenant-gateway-hardened: Tenant gateway container agentpod-acme: capabilities are not dropped: set `capabilities: { drops: ["ALL"] }` (the gateway needs none). Change it in components/tenantGateway.ts (TenantGateway.createContainer).',
       'tenant-gateway-hardened: Tenant gateway container agentpod-acme: no-new-privileges is not set: add "no-new-privileges:true" to `securityOpts`. Change it in components/tenantGateway.ts (TenantGateway.createContainer).',
-      "tenant-gateway-hardened: Tenant gateway container agentpod-acme: the root filesystem is writable: set `readOnly: true` (state goes to the data volume, scratch to the tmpfs mounts of GATEWAY_SCRATCH). Change it in components/tenantGateway.ts (TenantGateway.createContainer).",
     ]);
     expect(run.violations.every((v) => v.policyName === "tenant-gateway-hardened" && v.enforcementLevel === "mandatory")).toBe(true);
   });

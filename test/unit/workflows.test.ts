@@ -62,7 +62,7 @@ describe("GitHub Actions workflows", () => {
   });
 
   test("a run block with a shell mistake fails the linter (ShellCheck runs)", () => {
-    const dir = brokenCopy("deploy.yml", (t) => t.replace('checking=accept-new\n', 'checking=accept-new\n          cd $HOME/.ssh\n'));
+    const dir = brokenCopy("deploy.yml", (t) => t.replace("chmod 600 ~/.ssh/agentpod_deploy\n", "chmod 600 ~/.ssh/agentpod_deploy\n          cd $HOME/.ssh\n"));
     const { status, output } = actionlint(workflowFiles(path.join(dir, ".github", "workflows")), dir);
     expect(status).toBe(1);
     expect(output).toMatch(/deploy\.yml:\d+:\d+: shellcheck reported issue in this script: SC\d+:.*\[shellcheck\]/);
