@@ -29,6 +29,7 @@ tenants.yaml commands (edit or compare the file; nothing is applied):
   tenant    add|remove|set-plan|move|list   edit tenants.yaml, validated first, comments kept
             move <name> <host> --stack S     ... and carry the tenant's data to the new host, then apply
             purge <name> [--host H] --stack S   delete a removed tenant's retained data (asks first; --yes)
+            rotate-token <name> [--stack S] [--yes]   a new gateway token for one tenant, applied; no other tenant changes
   summary   [--base REF] [--markdown]       what the change since REF (default origin/main) does, tenant by tenant
 
 Common options: --stack S (default local), --project DIR (directory of Pulumi.yaml; default: this checkout).
