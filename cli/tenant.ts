@@ -97,8 +97,8 @@ gets a new token and its gateway container is recreated with it (its data is kep
 then on. No other tenant changes: before applying, the preview must show changes to this tenant's token, gateway
 and pids limit only, or nothing is applied and the config is restored (apply pending edits with \`agentpod up\`
 first). The new token: \`agentpod outputs --stack S --show-secrets\` (gatewayTokens.<name>).
-  --stack <stack>   the stack (default local); any other stack than local needs --yes, as \`agentpod up\` does
-  --yes             apply without asking (required on non-local stacks)
+  --stack <stack>   the stack (default local)
+  --yes             confirms the apply; required on any stack but local, as for \`agentpod up\`
 Exit status: 0 rotated, 1 refused or failed (an unknown or undeployed tenant changes nothing), 2 bad usage.`,
   list: `agentpod tenant list [--json] [--file F]
 
