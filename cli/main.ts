@@ -32,6 +32,7 @@ tenants.yaml commands (edit or compare the file; nothing is applied):
             purge <name> [--host H] --stack S   delete a removed tenant's retained data (asks first; --yes)
             dashboard <name> --stack S       a one-time link to the tenant's Control UI, for the customer
             devices <name> [list|approve <id>|revoke <id>] --stack S   browsers paired with its gateway
+            rotate-token <name> [--stack S] [--yes]   a new gateway token for one tenant, applied; no other tenant changes
   summary   [--base REF] [--markdown]       what the change since REF (default origin/main) does, tenant by tenant
 
 Common options: --stack S (default local), --project DIR (directory of Pulumi.yaml; default: this checkout).

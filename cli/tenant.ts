@@ -1,7 +1,8 @@
 /**
- * `agentpod tenant add|remove|set-plan|move|purge|list`: edits of tenants.yaml that keep its comments and formatting
- * and are validated exactly as the stack validates before anything is written (the edit logic is fleet/edit.ts);
- * `move --stack` and `purge` act on a running stack's data (cli/tenantData.ts).
+ * `agentpod tenant add|remove|set-plan|move|purge|rotate-token|list`: edits of tenants.yaml that keep its comments
+ * and formatting and are validated exactly as the stack validates before anything is written (the edit logic is
+ * fleet/edit.ts); `move --stack` and `purge` act on a running stack's data (cli/tenantData.ts); `rotate-token`
+ * records a rotation in the stack's config and applies it (fleet/tokenRotation.ts).
  */
 import { addTenant, describePlacement, moveTenant, removeTenant, setTenantPlan, tenantRows, type EditResult } from "../fleet/edit";
 import { summarizeFleetChanges, formatChange } from "../fleet/summary";
@@ -19,8 +20,11 @@ import {
   type Handler,
   type TenantsFileRef,
 } from "./shared";
+import { didYouMean } from "../fleet/didYouMean";
+import { ROTATIONS_SETTING, nextRotation, stepsBeyondRotation } from "../fleet/tokenRotation";
 import { DASHBOARD_USAGE, DEVICES_USAGE, dashboardLink, manageDevices } from "./tenantAccess";
-import { MOVE_USAGE, PURGE_USAGE, moveWithData, purgeData } from "./tenantData";
+import { MOVE_USAGE, PURGE_USAGE, moveWithData, purgeData, stackTenantsFile } from "./tenantData";
+import { openStackContext } from "./stackContext";
 
 // ---------------------------------------------------------------------------------------------------------------
 // agentpod tenant ...
@@ -53,6 +57,7 @@ Subcommands:
   set-plan <name> <plan>  change a tenant's plan
   move <name> <host>      place a tenant on another host; with --stack S also carry its data there and apply
   purge <name> --stack S  delete a removed tenant's retained data on its host (asks first, or --yes)
+  rotate-token <name> [--stack S] [--yes]   give a deployed tenant a new gateway token; only its gateway restarts
   list [--json]           the tenants: name, host, plan, domain, image
   dashboard <name> --stack S   a one-time link to the tenant's Control UI, for the customer
   devices <name> [list | approve <id> | revoke <id>] --stack S   the browsers paired with the tenant's gateway
@@ -92,6 +97,17 @@ ${FILE_HELP}`,
   purge: PURGE_USAGE,
   dashboard: DASHBOARD_USAGE,
   devices: DEVICES_USAGE,
+  "rotate-token": `agentpod tenant rotate-token <name> [--stack local] [--project DIR] [--yes]
+
+Rotates one tenant's gateway token: records the rotation in the stack's config
+(agentpod:${ROTATIONS_SETTING}.<name>, the time of the rotation; tenants.yaml is not touched) and applies it. The tenant
+gets a new token and its gateway container is recreated with it (its data is kept); the old token is refused from
+then on. No other tenant changes: before applying, the preview must show changes to this tenant's token, gateway
+and pids limit only, or nothing is applied and the config is restored (apply pending edits with \`agentpod up\`
+first). The new token: \`agentpod outputs --stack S --show-secrets\` (gatewayTokens.<name>).
+  --stack <stack>   the stack (default local)
+  --yes             confirms the apply; required on any stack but local, as for \`agentpod up\`
+Exit status: 0 rotated, 1 refused or failed (an unknown or undeployed tenant changes nothing), 2 bad usage.`,
   list: `agentpod tenant list [--json] [--file F]
 
 Lists the tenants as the stack resolves them (defaults applied): name, host, plan, domain, image.
@@ -206,6 +222,14 @@ const subcommands: Record<Subcommand, Handler> = {
       return manageDevices(name!, action, v.stack as string, v.project as string | undefined, v.json === true);
     }),
 
+  "rotate-token": (args) =>
+    runCommand(USAGE["rotate-token"], async () => {
+      const parsed = parseCommand(args, { stack: { type: "string", short: "s", default: "local" }, project: { type: "string" }, yes: { type: "boolean", short: "y" } }, USAGE["rotate-token"], { names: ["name"] });
+      if (!parsed) return 0;
+      const v = parsed.values as Record<string, string | boolean | undefined>;
+      return rotateToken(parsed.positionals[0]!, v.stack as string, v.project as string | undefined, v.yes === true);
+    }),
+
   list: (args) =>
     runCommand(USAGE.list, () => {
       const parsed = parseCommand(args, { ...FILE_OPTIONS, json: { type: "boolean" } }, USAGE.list);
@@ -221,6 +245,58 @@ const subcommands: Record<Subcommand, Handler> = {
       return 0;
     }),
 };
+
+/**
+ * Records a new rotation value for one deployed tenant in the stack's config, checks with a preview that only that
+ * tenant's token, gateway and pids limit change, and applies. A refusal restores the config as it was.
+ */
+async function rotateToken(name: string, stackName: string, project: string | undefined, yes: boolean): Promise<number> {
+  if (stackName !== "local" && !yes) {
+    console.error(`agentpod: refusing to apply stack ${stackName} without --yes (run \`agentpod preview --stack ${stackName}\` first); nothing was changed`);
+    return 2;
+  }
+  const context = await openStackContext(stackName, project);
+  const tenants = stackTenantsFile(context);
+  if (!tenants.fleet) throw new CommandError(`${tenants.display} (the tenants file of stack ${stackName}) has problems; fix them first, nothing was changed:`, checkTenantsFile(tenants.text, tenants.options).issues);
+  const names = tenants.fleet.tenants.map((t) => t.name);
+  if (!names.includes(name)) {
+    throw new CommandError(`no tenant "${name}" in ${tenants.display}.${didYouMean(name, names)} Tenants: ${names.join(", ") || "none"}. Nothing was changed`);
+  }
+  if (!Object.hasOwn(context.tenants, name)) {
+    throw new CommandError(`tenant ${name} is not deployed in stack ${stackName} yet: \`agentpod up --stack ${stackName}\` creates it with a token of its own; nothing was changed`);
+  }
+  const key = `agentpod:${ROTATIONS_SETTING}.${name}`;
+  const previous = Object.hasOwn(context.settings.tokenRotations, name) ? context.settings.tokenRotations[name] : undefined;
+  const restore = () => (previous === undefined ? context.stack.removeConfig(key, true) : context.stack.setConfig(key, { value: previous }, true));
+  await context.stack.setConfig(key, { value: nextRotation(previous, new Date()) }, true);
+  const { stepCollector } = await import("./engine");
+  const { steps, onEvent } = stepCollector();
+  try {
+    await context.stack.preview({ onEvent });
+  } catch (error) {
+    await restore();
+    throw error;
+  }
+  const beyond = stepsBeyondRotation(name, steps);
+  if (beyond.length > 0) {
+    await restore();
+    throw new CommandError(
+      `stack ${stackName} has changes pending besides this rotation (${beyond.map((s) => `${s.op} ${s.name} (${s.type})`).join(", ")}): ` +
+        `apply them first (\`agentpod preview --stack ${stackName}\`, then \`agentpod up --stack ${stackName}\`); nothing was changed`,
+    );
+  }
+  console.log(`rotating the gateway token of ${name} (${key}); only its gateway is recreated`);
+  try {
+    await context.stack.up({ onOutput: (out) => process.stdout.write(out) });
+  } catch (error) {
+    throw new CommandError(
+      `applying the rotation failed: ${error instanceof Error ? error.message.split("\n").slice(-5).join(" ") : String(error)}. ` +
+        `The rotation stays recorded in the stack's config: fix the cause and run \`agentpod up --stack ${stackName}\``,
+    );
+  }
+  console.log(`\nagentpod: ${name} has a new gateway token; the old one is refused. Read it with \`agentpod outputs --stack ${stackName} --show-secrets\``);
+  return 0;
+}
 
 /** `agentpod tenant <subcommand> ...` */
 export const tenantCommand: Handler = async (args) => {

@@ -59,7 +59,7 @@ export interface EditRefused {
 export type EditResult = EditDone | EditRefused;
 
 /** Key order of a tenant entry, for new entries and for where a missing key is inserted. */
-const TENANT_KEYS = ["name", "host", "plan", "domain", "image", "modelProvider", "allowMovingTag"] as const;
+const TENANT_KEYS = ["name", "host", "plan", "domain", "image", "modelProvider", "allowMovingTag", "sharedModelKey"] as const;
 
 // ---------------------------------------------------------------------------------------------------------------
 // The edits

@@ -26,6 +26,11 @@ export interface TenantPlan {
   readonly modelProvider: ModelProvider;
   /** Environment variable that carries the model key into the gateway. */
   readonly modelKeyEnv: string;
+  /**
+   * Opted in to the fleet-wide key of its provider (tenants.yaml `sharedModelKey`), used when it has no key of its
+   * own. False unless the file says so: the documented default is a key per tenant (fleet/modelKeys.ts).
+   */
+  readonly sharedModelKey: boolean;
 }
 
 export interface FleetPlan {
@@ -77,6 +82,7 @@ export function planFleet(file: TenantsFile, options: PlanOptions): FleetPlan {
         image: tenant.image ?? defaults.image ?? DEFAULT_IMAGE,
         modelProvider,
         modelKeyEnv: MODEL_PROVIDERS[modelProvider].env,
+        sharedModelKey: tenant.sharedModelKey ?? defaults.sharedModelKey ?? false,
       };
     })
     .sort(byName);

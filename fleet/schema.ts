@@ -70,6 +70,8 @@ export const hostSchema = z
   }, { error: "expected a host mapping with name, location and serverType" })
   .describe("A server that runs one Traefik and the gateways of the tenants placed on it.");
 
+const trueOrFalse = () => z.boolean({ error: "expected true or false" }).optional();
+
 const image = z
   .string({ error: 'expected an image reference such as "ghcr.io/openclaw/openclaw:2026.9.6"' })
   .min(1, { error: "must not be empty" });
@@ -92,6 +94,9 @@ export const tenantSchema = z
       .boolean({ error: "expected true or false" })
       .optional()
       .describe("Accept a moving image tag such as `latest` for this tenant. Default false."),
+    sharedModelKey: trueOrFalse().describe(
+      "Give this tenant the fleet-wide key of its model provider (agentpod:<provider>ApiKey) when it has no key of its own (agentpod:tenantModelKeys.<name>). Every tenant that shares it can read and spend it, and it cannot be revoked for one of them: the summary and preview warn. Default: defaults.sharedModelKey (false).",
+    ),
   }, { error: "expected a tenant mapping with at least name and host" })
   .describe("A customer: one isolated OpenClaw gateway with its own network and data volume.");
 
@@ -104,7 +109,10 @@ export const defaultsSchema = z
       .optional()
       .describe("Model provider for tenants without one. Default anthropic."),
     allowMovingTag: z.boolean({ error: "expected true or false" }).optional().describe("Accept moving image tags fleet-wide. Default false."),
-  }, { error: "expected a mapping of defaults (image, plan, modelProvider, allowMovingTag)" })
+    sharedModelKey: trueOrFalse().describe(
+      "Opt every tenant without a key of its own into the fleet-wide model key of its provider. Default false: each tenant has its own key, set with `pulumi config set --secret --path 'agentpod:tenantModelKeys.<tenant>'`.",
+    ),
+  }, { error: "expected a mapping of defaults (image, plan, modelProvider, allowMovingTag, sharedModelKey)" })
   .describe("Values every tenant gets unless it sets its own.");
 
 export const tenantsFileSchema = z

@@ -49,5 +49,5 @@ export function looksLikeSecretKey(key: unknown): boolean {
 }
 
 export const SECRET_ADVICE =
-  "secrets never go in tenants.yaml (it is committed to Git). Model API keys are Pulumi config secrets: " +
-  "`pulumi config set --secret agentpod:anthropicApiKey` (see README, Secrets); gateway tokens are generated per tenant.";
+  "secrets never go in tenants.yaml (it is committed to Git). Model API keys are Pulumi config secrets, one per tenant: " +
+  "`pulumi config set --secret --path 'agentpod:tenantModelKeys.<tenant>'` (see README, Deploy to Hetzner); gateway tokens are generated per tenant.";

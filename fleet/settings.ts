@@ -2,6 +2,7 @@
  * Stack settings (Pulumi config under `agentpod:`), validated as plain data before any resource is registered.
  * Errors name the stack file, the line where the key is (when it is there) and what to run instead.
  */
+import { parse as parseYaml } from "yaml";
 import { MODEL_PROVIDERS, type ModelProvider } from "./catalog";
 import { didYouMean } from "./didYouMean";
 import { imagePinProblem } from "./images";
@@ -15,6 +16,13 @@ interface CommonSettings {
   /** Path of the tenants file, relative to the project. */
   readonly tenantsFile: string;
   readonly traefikImage: string;
+  /** Tenants whose own model key is set (`agentpod:tenantModelKeys.<tenant>`, a secret). Only the names: never the values. */
+  readonly tenantModelKeys: readonly string[];
+  /**
+   * Per tenant, the value that rotates its gateway token when it changes (`agentpod:tokenRotations.<tenant>`, set by
+   * `agentpod tenant rotate-token`). Absent: never rotated.
+   */
+  readonly tokenRotations: Readonly<Record<string, string>>;
 }
 
 export interface LocalSettings extends CommonSettings {
@@ -76,10 +84,10 @@ export interface ConfigValues {
 
 export const NAMESPACE = "agentpod";
 const KNOWN_KEYS: Record<Target, readonly string[]> = {
-  local: ["target", "tenantsFile", "traefikImage", "httpPort", "dockerHost", "hostAddresses", "serverImage", "fleet"],
-  hetzner: ["target", "tenantsFile", "traefikImage", "zone", "cloudflareZoneId", "adminSshKeys", "adminCidrs", "acmeEmail", "dnsProxied", "serverImage", "cloudflareDnsToken", "deployPrivateKey"],
+  local: ["target", "tenantsFile", "traefikImage", "httpPort", "dockerHost", "hostAddresses", "serverImage", "fleet", "tokenRotations"],
+  hetzner: ["target", "tenantsFile", "traefikImage", "zone", "cloudflareZoneId", "adminSshKeys", "adminCidrs", "acmeEmail", "dnsProxied", "serverImage", "cloudflareDnsToken", "deployPrivateKey", "tokenRotations"],
 };
-const SECRET_KEYS = new Set(["cloudflareDnsToken", "deployPrivateKey", ...Object.values(MODEL_PROVIDERS).map((p) => p.configKey)]);
+const SECRET_KEYS = new Set(["cloudflareDnsToken", "deployPrivateKey", "tenantModelKeys", ...Object.values(MODEL_PROVIDERS).map((p) => p.configKey)]);
 
 export const DEFAULT_TRAEFIK_IMAGE = "traefik:v3.7.15";
 export const DEFAULT_LOCAL_TRAEFIK_IMAGE = "agentpod/traefik:v3.7.15";
@@ -129,6 +137,8 @@ export function parseSettings(input: ConfigValues): StackSettings {
       problem(key, `is a secret but is stored in plain text: pulumi config set --secret ${NAMESPACE}:${key} --stack ${input.stack}`);
     }
   }
+  const tenantModelKeys = tenantKeyNames(input, problem);
+  const tokenRotations = rotations(input, problem);
   const tenantsFile = value("tenantsFile") ?? "tenants.yaml";
   const traefikImage = value("traefikImage") ?? (target === "local" ? DEFAULT_LOCAL_TRAEFIK_IMAGE : DEFAULT_TRAEFIK_IMAGE);
   const imageProblem = imagePinProblem(traefikImage, false, "");
@@ -161,7 +171,7 @@ export function parseSettings(input: ConfigValues): StackSettings {
     if (!/^(unix|tcp|ssh):\/\/\S+$/.test(dockerHost)) problem("dockerHost", `"${dockerHost}" is not a Docker endpoint (unix://, tcp:// or ssh://)`);
     const serverImage = value("serverImage") ?? DEFAULT_SERVER_IMAGE;
     if (issues.length > 0) throw new SettingsError(issues);
-    return { target, stack: input.stack, tenantsFile, traefikImage, fleet, httpPort, dockerHost, hostAddresses, serverImage };
+    return { target, stack: input.stack, tenantsFile, traefikImage, tenantModelKeys, tokenRotations, fleet, httpPort, dockerHost, hostAddresses, serverImage };
   }
 
   const zone = required("zone", "agents.example.com").toLowerCase();
@@ -191,7 +201,77 @@ export function parseSettings(input: ConfigValues): StackSettings {
   }
   const serverImage = value("serverImage") ?? "ubuntu-24.04";
   if (issues.length > 0) throw new SettingsError(issues);
-  return { target, stack: input.stack, tenantsFile, traefikImage, zone, cloudflareZoneId, adminSshKeys, adminCidrs, acmeEmail, dnsProxied, serverImage };
+  return { target, stack: input.stack, tenantsFile, traefikImage, tenantModelKeys, tokenRotations, zone, cloudflareZoneId, adminSshKeys, adminCidrs, acmeEmail, dnsProxied, serverImage };
+}
+
+type Problem = (key: string, message: string) => void;
+
+/**
+ * `agentpod:tenantModelKeys`: a map of tenant names to keys, every entry a secret. Returns the names only; no
+ * message ever repeats a value. An entry the stack file holds in plain text is refused even when another entry made
+ * the map as a whole a secret (the file is committed to Git).
+ */
+function tenantKeyNames(input: ConfigValues, problem: Problem): string[] {
+  const raw = input.values.tenantModelKeys;
+  if (raw === undefined) return [];
+  const how = (tenant = "<tenant>") => `pulumi config set --secret --path '${NAMESPACE}:tenantModelKeys.${tenant}' --stack ${input.stack}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+    problem("tenantModelKeys", `must map tenant names to their model keys, one secret per tenant: ${how()}`);
+    return [];
+  }
+  const names: string[] = [];
+  for (const [tenant, key] of Object.entries(parsed)) {
+    if (typeof key !== "string" || key.trim() === "") problem(`tenantModelKeys.${tenant}`, `must be the tenant's model API key, a non-empty string: ${how(tenant)}`);
+    else names.push(tenant);
+  }
+  // A map stored entirely in plain text is reported once, above ("is a secret but is stored in plain text").
+  for (const tenant of input.secretsSet.has("tenantModelKeys") ? plainEntries(input.stackFileText, "tenantModelKeys") : []) {
+    problem(`tenantModelKeys.${tenant}`, `is stored in plain text in Pulumi.${input.stack}.yaml: set it again as a secret (${how(tenant)}), then rotate that key: it has been readable`);
+  }
+  return names.sort();
+}
+
+/** Entries of a map setting that the stack file holds without `secure:`. */
+function plainEntries(stackFileText: string | undefined, key: string): string[] {
+  if (stackFileText === undefined) return [];
+  let config: unknown;
+  try {
+    config = (parseYaml(stackFileText) as { config?: unknown } | null)?.config;
+  } catch {
+    return [];
+  }
+  const map = config && typeof config === "object" ? (config as Record<string, unknown>)[`${NAMESPACE}:${key}`] : undefined;
+  if (!map || typeof map !== "object" || Array.isArray(map)) return [];
+  const isSecure = (v: unknown) => !!v && typeof v === "object" && typeof (v as { secure?: unknown }).secure === "string";
+  // The whole map encrypted as one value (`pulumi config set --secret` of its JSON): nothing in plain text.
+  if (isSecure(map) && Object.keys(map).length === 1) return [];
+  return Object.entries(map as Record<string, unknown>)
+    .filter(([, v]) => !isSecure(v))
+    .map(([tenant]) => tenant);
+}
+
+/** `agentpod:tokenRotations`: tenant names to the value of their last rotation (`agentpod tenant rotate-token`). */
+function rotations(input: ConfigValues, problem: Problem): Record<string, string> {
+  const raw = input.values.tokenRotations;
+  if (raw === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    parsed = undefined;
+  }
+  const ok = parsed && typeof parsed === "object" && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === "string" && v !== "");
+  if (!ok) {
+    problem("tokenRotations", `must map tenant names to a rotation value (a timestamp), as \`agentpod tenant rotate-token <tenant> --stack ${input.stack}\` writes it`);
+    return {};
+  }
+  return parsed as Record<string, string>;
 }
 
 /** Model providers whose key is set, for the tenants that use them. */

@@ -13,6 +13,7 @@ import type { FleetPlan, HostPlan, TenantPlan } from "./plan";
 import { formatMemory } from "./units";
 import { parseImageReference } from "./images";
 import { TENANT_FIELDS, changedTenantFields, tenantChangeEffect, tenantFieldEffect } from "./containerChanges";
+import { sharedKeyTenants, sharedKeyWarning } from "./modelKeys";
 
 export type ChangeKind =
   | "tenant-added"
@@ -54,6 +55,8 @@ export interface Risk {
 export interface FleetSummary {
   readonly changes: readonly FleetChange[];
   readonly risk: Risk;
+  /** Standing risks of the fleet after the change, shown with every summary: tenants sharing a fleet-wide model key. */
+  readonly warnings: readonly string[];
 }
 
 export const EMPTY_FLEET: FleetPlan = { hosts: [], tenants: [] };
@@ -64,6 +67,7 @@ export function summarizeFleetChanges(before: FleetPlan, after: FleetPlan): Flee
   const restarted = new Set(changes.flatMap((c) => c.restarts));
   return {
     changes,
+    warnings: sharedKeyTenants(after).map((t) => sharedKeyWarning(t)),
     risk: {
       restarts: restarted.size,
       migrations: changes.reduce((n, c) => n + c.migrations, 0),
@@ -135,6 +139,8 @@ function tenantEdit(a: TenantPlan, b: TenantPlan): TenantEdit {
   if (a.image !== b.image) parts.push(`image ${imageChange(a.image, b.image)}`);
   if (a.domain !== b.domain) parts.push(`domain ${a.domain} -> ${b.domain}`);
   if (a.modelProvider !== b.modelProvider) parts.push(`model provider ${a.modelProvider} -> ${b.modelProvider}`);
+  const keySharing = a.sharedModelKey !== b.sharedModelKey;
+  if (keySharing) parts.push(b.sharedModelKey ? `shares the fleet-wide ${b.modelProvider} key (sharedModelKey: true)` : `stops sharing the fleet-wide ${b.modelProvider} key`);
 
   const fields = changedTenantFields(a, b);
   const effect = tenantChangeEffect(fields);
@@ -144,6 +150,9 @@ function tenantEdit(a: TenantPlan, b: TenantPlan): TenantEdit {
     // New limits alone (a CPU change): the same gateway restarts. Anything else: a container of another kind.
     const limitsOnly = fields.filter((f) => tenantFieldEffect(f) === "replace").every((f) => TENANT_FIELDS[f].limit);
     effects.push(limitsOnly ? "container restarts" : "container replaced", "data kept");
+  } else if (keySharing) {
+    // Which key it gets depends on the stack's config too (its own key wins): stated, not counted as a restart.
+    effects.push("container replaced unless it has a model key of its own", "data kept");
   } else if (effect === "update" || fields.some((f) => TENANT_FIELDS[f].route && TENANT_FIELDS[f].limit)) effects.push("limits change in place", "no restart");
   else effects.push("same limits, no restart");
   return { parts, effect: effects.join(", "), restarts: effect === "replace" };
@@ -252,11 +261,12 @@ export function formatChange(c: FleetChange): string {
 
 /** The plain-text summary: change lines, then the risk line; "no tenant changes" when nothing changes. */
 export function renderSummaryText(summary: FleetSummary): string {
-  if (summary.changes.length === 0) return "no tenant changes\n";
+  const warnings = summary.warnings.map((w) => `warning: ${w}\n`).join("");
+  if (summary.changes.length === 0) return "no tenant changes\n" + warnings;
   const lines = summary.changes.map(formatChange);
   if (!summary.changes.some((c) => c.subject === "tenant")) lines.unshift("no tenant changes");
   lines.push(`risk: ${formatRisk(summary.risk)}`);
-  return lines.join("\n") + "\n";
+  return lines.join("\n") + "\n" + warnings;
 }
 
 export interface MarkdownOptions {
@@ -274,8 +284,10 @@ const escapeCell = (text: string) => text.replace(/\\/g, "\\\\").replace(/\|/g, 
 export function renderSummaryMarkdown(summary: FleetSummary, options: MarkdownOptions = {}): string {
   const compared = options.base || options.file ? `\n\nComparing \`${options.file ?? "tenants.yaml"}\`${options.base ? ` at \`${options.base}\`` : ""} with this change.` : "";
   const lines = [`### Tenant changes${compared}`, ""];
+  const warnings = summary.warnings.map((w) => `> ⚠️ **Shared model key:** ${escapeCell(w)}`);
   if (summary.changes.length === 0) {
     lines.push("No tenant changes.");
+    if (warnings.length > 0) lines.push("", ...warnings);
     return lines.join("\n") + "\n";
   }
   lines.push("| | | change |", "|---|---|---|");
@@ -288,5 +300,6 @@ export function renderSummaryMarkdown(summary: FleetSummary, options: MarkdownOp
   }
   const risky = summary.risk.migrations > 0 || summary.risk.deletions > 0;
   lines.push("", `${risky ? "⚠️ " : ""}**Risk:** ${formatRisk(summary.risk)}`);
+  if (warnings.length > 0) lines.push("", ...warnings);
   return lines.join("\n") + "\n";
 }

@@ -14,10 +14,11 @@ import { LocalServerHost } from "../components/localServerHost";
 import * as docker from "@pulumi/docker";
 import { TenantDns } from "../components/tenantDns";
 import { TenantGateway } from "../components/tenantGateway";
-import { MODEL_PROVIDERS } from "../fleet/catalog";
+import { MODEL_PROVIDERS, MODEL_PROVIDER_NAMES, type ModelProvider } from "../fleet/catalog";
+import { TENANT_KEYS_SETTING, planModelKeys, sharedKeyWarning, unusedKeyWarning, type ModelKeyPlan } from "../fleet/modelKeys";
 import { TenantsFileError } from "../fleet/issues";
 import type { FleetPlan, TenantPlan } from "../fleet/plan";
-import { SettingsError, type HetznerSettings, type LocalSettings, type StackSettings } from "../fleet/settings";
+import { NAMESPACE, SettingsError, type HetznerSettings, type LocalSettings, type StackSettings } from "../fleet/settings";
 import type { TlsMode } from "../fleet/traefik";
 import { hostAddresses } from "../fleet/localServers";
 import { loadFleet } from "../fleet/validate";
@@ -60,9 +61,11 @@ export interface RunPermissions {
 
 export async function agentpodProgram(options: ProgramOptions = {}): Promise<FleetOutputs> {
   const projectDir = options.projectDir ?? process.cwd();
-  const { settings, fleet } = loadInputs(projectDir);
+  const { settings, fleet, modelKeys } = loadInputs(projectDir);
   const permissions = options.operation ?? {};
-  return withoutPromiseStackTraces(() => (settings.target === "local" ? buildLocal(fleet, settings, permissions) : buildHetzner(fleet, settings, permissions)));
+  for (const warning of modelKeyWarnings(fleet, settings, modelKeys)) void pulumi.log.warn(warning);
+  const keys = modelKeyInputs(fleet, modelKeys);
+  return withoutPromiseStackTraces(() => (settings.target === "local" ? buildLocal(fleet, settings, permissions, keys) : buildHetzner(fleet, settings, permissions, keys)));
 }
 
 /**
@@ -81,7 +84,7 @@ function withoutPromiseStackTraces<T>(build: () => T): T {
 }
 
 /** Everything that can be wrong with the input, checked before the first resource is registered. */
-export function loadInputs(projectDir: string): { settings: StackSettings; fleet: FleetPlan } {
+export function loadInputs(projectDir: string): { settings: StackSettings; fleet: FleetPlan; modelKeys: ModelKeyPlan } {
   try {
     const settings = readStackSettings(projectDir);
     const file = settings.tenantsFile;
@@ -91,9 +94,10 @@ export function loadInputs(projectDir: string): { settings: StackSettings; fleet
       domainSuffix: settings.target === "local" ? "localhost" : settings.zone,
       ...(settings.target === "hetzner" ? { zone: settings.zone } : {}),
     });
-    if (settings.target === "hetzner") requireModelKeys(fleet);
+    const modelKeys = planModelKeys(fleet, { tenantKeys: new Set(settings.tenantModelKeys), sharedKeys: sharedKeysSet() }, settings.stack);
+    if (settings.target === "hetzner") requireModelKeys(modelKeys, settings);
     if (settings.target === "local") requireDistinctAddresses(fleet, settings);
-    return { settings, fleet };
+    return { settings, fleet, modelKeys };
   } catch (error) {
     // A RunError is reported without a stack trace: the message is the whole story.
     if (error instanceof TenantsFileError || error instanceof SettingsError) throw new pulumi.RunError(error.message);
@@ -101,12 +105,35 @@ export function loadInputs(projectDir: string): { settings: StackSettings; fleet
   }
 }
 
-function requireModelKeys(fleet: FleetPlan): void {
-  const missing = [...new Set(fleet.tenants.map((t) => t.modelProvider))].filter((p) => !secretSetting(MODEL_PROVIDERS[p].configKey));
-  if (missing.length > 0) {
-    const lines = missing.map((p) => `  pulumi config set --secret agentpod:${MODEL_PROVIDERS[p].configKey}   # used by: ${fleet.tenants.filter((t) => t.modelProvider === p).map((t) => t.name).join(", ")}`);
-    throw new SettingsError(missing.map((p) => ({ file: `Pulumi.${pulumi.getStack()}.yaml`, key: `agentpod:${MODEL_PROVIDERS[p].configKey}`, message: `is required by tenants on ${p}:\n${lines.join("\n")}` })));
+/** Production: every tenant has its own model key, or opted in to its provider's fleet-wide key and that is set. */
+function requireModelKeys(modelKeys: ModelKeyPlan, settings: HetznerSettings): void {
+  if (modelKeys.problems.length > 0) throw new SettingsError(modelKeys.problems.map((p) => ({ file: `Pulumi.${settings.stack}.yaml`, key: p.key, message: p.message })));
+}
+
+/** Providers whose fleet-wide key is set (their values stay secret Outputs). */
+function sharedKeysSet(): Set<ModelProvider> {
+  return new Set(MODEL_PROVIDER_NAMES.filter((p) => secretSetting(MODEL_PROVIDERS[p].configKey) !== undefined));
+}
+
+/** What preview and up warn about: tenants given the shared key, and keys of tenants tenants.yaml does not declare. */
+function modelKeyWarnings(fleet: FleetPlan, settings: StackSettings, modelKeys: ModelKeyPlan): string[] {
+  const shared = fleet.tenants.filter((t) => modelKeys.sources[t.name] === "shared").map((t) => sharedKeyWarning(t, { uses: true, stack: settings.stack }));
+  return [...shared, ...modelKeys.unused.map((t) => unusedKeyWarning(t, settings.stack))];
+}
+
+/**
+ * Each tenant's model key, as a secret Output: its own (one entry of the secret map agentpod:tenantModelKeys, so a
+ * change of one tenant's key changes that tenant's container alone), the shared one it opted in to, or none.
+ */
+function modelKeyInputs(fleet: FleetPlan, modelKeys: ModelKeyPlan): ModelKeys {
+  const own = new pulumi.Config(NAMESPACE).getSecretObject<Record<string, string>>(TENANT_KEYS_SETTING);
+  const keys = new Map<string, { env: string; value: pulumi.Output<string> }>();
+  for (const tenant of fleet.tenants) {
+    const source = modelKeys.sources[tenant.name];
+    const value = source === "own" ? own!.apply((map) => map[tenant.name]!) : source === "shared" ? secretSetting(MODEL_PROVIDERS[tenant.modelProvider].configKey) : undefined;
+    if (value) keys.set(tenant.name, { env: tenant.modelKeyEnv, value });
   }
+  return keys;
 }
 
 function requireDistinctAddresses(fleet: FleetPlan, settings: LocalSettings): void {
@@ -122,12 +149,7 @@ function requireDistinctAddresses(fleet: FleetPlan, settings: LocalSettings): vo
   }
 }
 
-function modelKeyFor(tenant: TenantPlan) {
-  const value = secretSetting(MODEL_PROVIDERS[tenant.modelProvider].configKey);
-  return value ? { env: tenant.modelKeyEnv, value } : undefined;
-}
-
-function buildLocal(fleet: FleetPlan, settings: LocalSettings, permissions: RunPermissions): FleetOutputs {
+function buildLocal(fleet: FleetPlan, settings: LocalSettings, permissions: RunPermissions, keys: ModelKeys): FleetOutputs {
   const tls: TlsMode = { kind: "none" };
   // This machine's engine runs the servers; each server's own engine runs its proxy and tenants.
   const engine = new docker.Provider("local-engine", { host: settings.dockerHost });
@@ -147,12 +169,12 @@ function buildLocal(fleet: FleetPlan, settings: LocalSettings, permissions: RunP
       }),
     ]),
   );
-  return buildTenants(fleet, settings, hosts, permissions, (host) =>
+  return buildTenants(fleet, settings, hosts, permissions, keys, (host) =>
     new HostProxy(`${host.hostName}-proxy`, { provider: host.provider, fleet: settings.fleet, image: settings.traefikImage, tls, publish: { httpPort: settings.httpPort } }),
   );
 }
 
-function buildHetzner(fleet: FleetPlan, settings: HetznerSettings, permissions: RunPermissions): FleetOutputs {
+function buildHetzner(fleet: FleetPlan, settings: HetznerSettings, permissions: RunPermissions, keys: ModelKeys): FleetOutputs {
   const tls: TlsMode = settings.dnsProxied ? { kind: "dns-01", email: settings.acmeEmail } : { kind: "http-01", email: settings.acmeEmail };
   // Named by a digest of the key, not its position: reordering the list changes nothing.
   const sshKeys = settings.adminSshKeys.map((publicKey) => {
@@ -181,6 +203,7 @@ function buildHetzner(fleet: FleetPlan, settings: HetznerSettings, permissions: 
     settings,
     hosts,
     permissions,
+    keys,
     (host) => new HostProxy(`${host.hostName}-proxy`, { provider: host.provider, image: settings.traefikImage, tls, ...(cloudflareDnsToken ? { cloudflareDnsToken } : {}) }),
     (tenant, host) =>
       new TenantDns(`${tenant.name}-dns`, { zoneId: settings.cloudflareZoneId, domain: tenant.domain, ipv4: host.ipv4!, ipv6: host.ipv6, proxied: settings.dnsProxied }),
@@ -192,6 +215,7 @@ function buildTenants(
   settings: StackSettings,
   hosts: Map<string, DockerHost>,
   permissions: RunPermissions,
+  keys: ModelKeys,
   createProxy: (host: DockerHost) => HostProxy,
   createDns?: (tenant: TenantPlan, host: DockerHost) => void,
 ): FleetOutputs {
@@ -211,7 +235,8 @@ function buildTenants(
       hostShell: host.shell,
       ...(settings.target === "local" ? { fleet: settings.fleet } : {}),
       proxy: proxies.get(tenant.host)!.tenantProxy,
-      ...optional("modelKey", modelKeyFor(tenant)),
+      ...optional("modelKey", keys.get(tenant.name)),
+      ...optional("tokenRotation", Object.hasOwn(settings.tokenRotations, tenant.name) ? settings.tokenRotations[tenant.name] : undefined),
       prepareData: (name, parent) => host.prepareTenantData(name, parent, dataOptions(tenant.name, permissions)),
     });
     createDns?.(tenant, host);
@@ -226,5 +251,7 @@ function dataOptions(tenant: string, permissions: RunPermissions): TenantDataOpt
   const movedFrom = permissions.moves?.[tenant];
   return { ...(permissions.adopt?.includes(tenant) ? { adopt: true } : {}), ...(movedFrom ? { movedFrom } : {}) };
 }
+
+type ModelKeys = ReadonlyMap<string, { env: string; value: pulumi.Output<string> }>;
 
 const optional = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));

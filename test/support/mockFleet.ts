@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
+import { parse as parseYaml } from "yaml";
 
 export interface Registered {
   urn: string;
@@ -52,10 +53,33 @@ export const PROD_CONFIG: Record<string, string> = {
   "agentpod:deployPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\ntest\n-----END OPENSSH PRIVATE KEY-----",
   "agentpod:anthropicApiKey": "sk-ant-test-key",
   "agentpod:openaiApiKey": "sk-test-openai-key",
+  // The documented default: a key of its own for every tenant (here those of the example tenants.yaml).
+  "agentpod:tenantModelKeys": JSON.stringify(tenantKeys(["acme", "globex", "hooli", "initech", "stark", "umbrella"])),
   "hcloud:token": "hcloud-test-token",
   "cloudflare:apiToken": "cloudflare-test-token",
 };
-export const PROD_SECRETS = ["agentpod:deployPrivateKey", "agentpod:anthropicApiKey", "agentpod:openaiApiKey", "hcloud:token", "cloudflare:apiToken"];
+export const PROD_SECRETS = ["agentpod:deployPrivateKey", "agentpod:anthropicApiKey", "agentpod:openaiApiKey", "agentpod:tenantModelKeys", "hcloud:token", "cloudflare:apiToken"];
+
+/** The mocked stacks' own model key of a tenant: what must never be readable outside its container's secret env. */
+export function tenantKeyOf(tenant: string): string {
+  return `model-key-of-${tenant}`;
+}
+
+export function tenantKeys(tenants: readonly string[]): Record<string, string> {
+  return Object.fromEntries(tenants.map((t) => [t, tenantKeyOf(t)]));
+}
+
+/** PROD_CONFIG with a key of its own for every tenant the file declares, as a well-kept production stack has. */
+export function prodConfigFor(tenantsYaml: string | Uint8Array): Record<string, string> {
+  let names: string[] = [];
+  try {
+    const parsed = parseYaml(typeof tenantsYaml === "string" ? tenantsYaml : Buffer.from(tenantsYaml).toString("utf8")) as { tenants?: Array<{ name?: unknown }> } | null;
+    names = (Array.isArray(parsed?.tenants) ? parsed.tenants : []).flatMap((t) => (t && typeof t.name === "string" ? [t.name] : []));
+  } catch {
+    /* a malformed file: its own errors are the point */
+  }
+  return { ...PROD_CONFIG, "agentpod:tenantModelKeys": JSON.stringify(tenantKeys(names)) };
+}
 
 export const LOCAL_CONFIG: Record<string, string> = { "agentpod:target": "local", "agentpod:httpPort": "8080" };
 
@@ -121,7 +145,7 @@ export async function runFleet(options: RunOptions): Promise<FleetRun> {
       const { agentpodProgram } = await import("../../stack/program");
       return (await agentpodProgram({ projectDir, ...(options.operation ? { operation: options.operation } : {}) })) as unknown as Record<string, any>;
     },
-    { ...options, stack },
+    { ...options, stack, ...(options.config === undefined && stack === "prod" ? { config: prodConfigFor(options.tenantsYaml) } : {}) },
   );
 }
 

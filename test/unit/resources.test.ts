@@ -6,10 +6,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, test } from "vitest";
-import { PROD_CONFIG, PROD_SECRETS, compareRuns, runFleet, type FleetRun } from "../support/mockFleet";
+import { PROD_CONFIG, PROD_SECRETS, compareRuns, runFleet, tenantKeyOf, type FleetRun } from "../support/mockFleet";
+import { SECRET_SIG, plainOutputs, withoutSecrets } from "../support/secrecy";
 
 const EXAMPLE = readFileSync("tenants.yaml", "utf8");
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 let fleet: FleetRun;
 
 beforeAll(async () => {
@@ -25,25 +25,6 @@ const secretValue = (input: any) => {
   expect(input?.[SECRET_SIG]).toBeDefined(); // a Pulumi secret, encrypted in the state
   return input.value;
 };
-/** Registered inputs with every secret replaced by "[secret]": what the state and the engine's logs show in plain text. */
-const withoutSecrets = (value: unknown): unknown => {
-  if (Array.isArray(value)) return value.map(withoutSecrets);
-  if (value && typeof value === "object") {
-    if (SECRET_SIG in value) return "[secret]";
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutSecrets(v)]));
-  }
-  return value;
-};
-/** The program's outputs as `pulumi stack output` shows them in plain text: secret Outputs as "[secret]". */
-async function plainOutputs(value: unknown): Promise<unknown> {
-  if (pulumi.Output.isInstance(value)) {
-    if (await pulumi.isSecret(value)) return "[secret]";
-    return plainOutputs(await new Promise((resolve) => value.apply(resolve)));
-  }
-  if (Array.isArray(value)) return Promise.all(value.map(plainOutputs));
-  if (value && typeof value === "object") return Object.fromEntries(await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await plainOutputs(v)])));
-  return value;
-}
 
 describe("tenant gateway container", () => {
   test("is hardened and limited by its plan", () => {
@@ -276,7 +257,7 @@ describe("outputs and secrets", () => {
   });
 
   test("no secret appears in plain text in any resource input", () => {
-    const secrets = ["sk-ant-test-key", "sk-test-openai-key", "token-of-", "BEGIN OPENSSH", "private-of-"];
+    const secrets = ["sk-ant-test-key", "sk-test-openai-key", "token-of-", "BEGIN OPENSSH", "private-of-", tenantKeyOf("")];
     for (const resource of fleet.resources) {
       const plain = JSON.stringify(withoutSecrets(resource.inputs));
       for (const secret of secrets) expect(plain, `${resource.name} leaks ${secret}`).not.toContain(secret);

@@ -47,6 +47,8 @@ describe("parseSettings", () => {
       acmeEmail: "ops@example.com",
       dnsProxied: false,
       serverImage: "ubuntu-24.04",
+      tenantModelKeys: [],
+      tokenRotations: {},
     });
   });
 
@@ -57,6 +59,8 @@ describe("parseSettings", () => {
       stack: "local",
       tenantsFile: "tenants.yaml",
       traefikImage: DEFAULT_LOCAL_TRAEFIK_IMAGE,
+      tenantModelKeys: [],
+      tokenRotations: {},
       fleet: "agentpod",
       httpPort: 18080,
       hostAddresses: { "local-b": "127.77.0.2" },
@@ -151,5 +155,53 @@ describe("parseSettings", () => {
 
   it("refuses any /0 in adminCidrs, typos such as 10.0.0.0/0 included (the policy pack checks the firewall again)", () => {
     expect(() => parseSettings(prod({ adminCidrs: JSON.stringify(["10.0.0.0/0"]) }))).toThrow(/adminCidrs\[0\]: opens SSH to the whole internet/);
+  });
+
+  it("reads the tenants' own model keys (names only, never a value) and the token rotations, on both targets", () => {
+    const keys = JSON.stringify({ umbrella: "sk-umbrella-secret", acme: "sk-acme-secret" });
+    const rotations = JSON.stringify({ acme: "2026-12-02T04:00:00.000Z" });
+    const parsed = parseSettings(prod({ tenantModelKeys: keys, tokenRotations: rotations }, [...PROD_SECRETS, "tenantModelKeys"]));
+    expect(parsed).toMatchObject({ tenantModelKeys: ["acme", "umbrella"], tokenRotations: { acme: "2026-12-02T04:00:00.000Z" } });
+    expect(JSON.stringify(parsed)).not.toContain("-secret");
+    const local = parseSettings({ stack: "local", values: { target: "local", tenantModelKeys: keys, tokenRotations: rotations }, secretsSet: new Set(["tenantModelKeys"]) });
+    expect(local).toMatchObject({ tenantModelKeys: ["acme", "umbrella"], tokenRotations: { acme: "2026-12-02T04:00:00.000Z" } });
+  });
+
+  it("refuses tenant model keys stored in plain text, or malformed, without repeating a value", () => {
+    const keys = JSON.stringify({ acme: "sk-acme-secret" });
+    // The whole map in plain text: the generic refusal, with the command of the map.
+    expect(problems(prod({ tenantModelKeys: keys }))).toEqual([
+      "Pulumi.prod.yaml agentpod:tenantModelKeys: is a secret but is stored in plain text: pulumi config set --secret agentpod:tenantModelKeys --stack prod",
+    ]);
+    // One entry in plain text beside a secure one (the map is then a secret as a whole): found in the stack file.
+    const stackFile = ["config:", "  agentpod:tenantModelKeys:", "    acme:", "      secure: v1:abc", "    globex: sk-globex-plain", ""].join("\n");
+    const mixed = JSON.stringify({ acme: "sk-acme-secret", globex: "sk-globex-plain" });
+    const messages = problems(prod({ tenantModelKeys: mixed }, [...PROD_SECRETS, "tenantModelKeys"], stackFile));
+    expect(messages).toEqual([
+      "Pulumi.prod.yaml agentpod:tenantModelKeys.globex: is stored in plain text in Pulumi.prod.yaml: set it again as a secret (pulumi config set --secret --path 'agentpod:tenantModelKeys.globex' --stack prod), then rotate that key: it has been readable",
+    ]);
+    // The whole map as one encrypted value, and entries set one by one with --secret --path: accepted.
+    const whole = ["config:", "  agentpod:tenantModelKeys:", "    secure: v1:abc", ""].join("\n");
+    expect(parseSettings(prod({ tenantModelKeys: keys }, [...PROD_SECRETS, "tenantModelKeys"], whole))).toMatchObject({ tenantModelKeys: ["acme"] });
+    const each = ["config:", "  agentpod:tenantModelKeys:", "    acme:", "      secure: v1:abc", ""].join("\n");
+    expect(parseSettings(prod({ tenantModelKeys: keys }, [...PROD_SECRETS, "tenantModelKeys"], each))).toMatchObject({ tenantModelKeys: ["acme"] });
+    // Malformed: not a map, or an empty key.
+    const secrets = [...PROD_SECRETS, "tenantModelKeys"];
+    expect(problems(prod({ tenantModelKeys: '"sk-plain-string"' }, secrets))).toEqual([
+      "Pulumi.prod.yaml agentpod:tenantModelKeys: must map tenant names to their model keys, one secret per tenant: pulumi config set --secret --path 'agentpod:tenantModelKeys.<tenant>' --stack prod",
+    ]);
+    expect(problems(prod({ tenantModelKeys: JSON.stringify({ acme: " ", globex: 42 }) }, secrets))).toEqual([
+      "Pulumi.prod.yaml agentpod:tenantModelKeys.acme: must be the tenant's model API key, a non-empty string: pulumi config set --secret --path 'agentpod:tenantModelKeys.acme' --stack prod",
+      "Pulumi.prod.yaml agentpod:tenantModelKeys.globex: must be the tenant's model API key, a non-empty string: pulumi config set --secret --path 'agentpod:tenantModelKeys.globex' --stack prod",
+    ]);
+    for (const message of messages) expect(message).not.toContain("sk-");
+  });
+
+  it("refuses malformed token rotations with the command that writes them", () => {
+    for (const bad of ["[1]", JSON.stringify({ acme: 3 }), JSON.stringify({ acme: "" }), "not json"]) {
+      expect(problems(prod({ tokenRotations: bad }))).toEqual([
+        "Pulumi.prod.yaml agentpod:tokenRotations: must map tenant names to a rotation value (a timestamp), as `agentpod tenant rotate-token <tenant> --stack prod` writes it",
+      ]);
+    }
   });
 });

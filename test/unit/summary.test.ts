@@ -314,6 +314,20 @@ function agentpod(cwd: string, ...args: string[]): Promise<{ status: number; std
 }
 
 describe.concurrent("agentpod summary in a Git repository", () => {
+  test("a tenant opted in to the fleet-wide model key: a change, and a warning with the command that gives it its own", async () => {
+    const dir = repo({ "tenants.yaml": BASE });
+    write(dir, { "tenants.yaml": BASE.replace("  - name: foo\n    host: fsn1-a\n", "  - name: foo\n    host: fsn1-a\n    sharedModelKey: true\n") });
+    const result = await agentpod(dir, "summary", "--base", "HEAD");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("~ foo: shares the fleet-wide anthropic key (sharedModelKey: true) (container replaced unless it has a model key of its own, data kept)\n");
+    expect(result.stdout).toContain(
+      "warning: foo opts in to the fleet-wide anthropic key (sharedModelKey: true), used while it has no key of its own: every tenant sharing it can read and spend it, and it cannot be revoked for one of them. Give foo its own key: pulumi config set --secret --path 'agentpod:tenantModelKeys.foo' --stack <stack>\n",
+    );
+    // Still warned once merged, with nothing else changing.
+    git(dir, "commit", "-q", "-am", "share");
+    expect((await agentpod(dir, "summary", "--base", "HEAD")).stdout).toMatch(/^no tenant changes\nwarning: foo opts in/);
+  });
+
   test("reordering and comments: no tenant changes, exit 0", async () => {
     const dir = repo({ "tenants.yaml": BASE });
     // foo goes last, and gains a comment.
