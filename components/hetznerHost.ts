@@ -58,6 +58,7 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
   readonly dockerHost: pulumi.Output<string>;
   readonly ipv4: pulumi.Output<string>;
   readonly ipv6: pulumi.Output<string>;
+  readonly serverId: pulumi.Output<string>;
   private readonly connection: command.types.input.remote.ConnectionArgs;
   private readonly stack: string;
 
@@ -69,6 +70,7 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
     this.server = this.createServer(name, args);
     this.ipv4 = this.server.ipv4Address;
     this.ipv6 = this.server.ipv6Address;
+    this.serverId = this.server.id;
     this.dataVolume = this.createDataVolume(name, args);
     const attachment = new hcloud.VolumeAttachment(
       `${name}-data-attachment`,
@@ -87,12 +89,12 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
     this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6 });
   }
 
-  prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions) {
+  prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions, after: readonly pulumi.Resource[] = []) {
     const shell: pulumi.Output<HostShell> = this.ipv4.apply((address) => ({ kind: "ssh", address, user: "root" }) as const);
     const ready = new TenantDataDirectory(
       `${tenant}-data-dir`,
       { tenant, host: this.hostName, shell, stack: this.stack, ...options },
-      { parent, dependsOn: [this.ready] },
+      { parent, dependsOn: [this.ready, ...after] },
     );
     return { path: tenantDataDir(tenant), ready };
   }

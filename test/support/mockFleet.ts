@@ -52,10 +52,15 @@ export const PROD_CONFIG: Record<string, string> = {
   "agentpod:deployPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\ntest\n-----END OPENSSH PRIVATE KEY-----",
   "agentpod:anthropicApiKey": "sk-ant-test-key",
   "agentpod:openaiApiKey": "sk-test-openai-key",
+  "agentpod:backupEndpoint": "https://hel1.your-objectstorage.com",
+  "agentpod:backupBucket": "agentpod-backups",
+  "agentpod:backupImage": "ghcr.io/example/agentpod-backup:1",
+  "agentpod:backupAccessKeyId": "TESTACCESSKEY",
+  "agentpod:backupSecretAccessKey": "test-secret-access-key",
   "hcloud:token": "hcloud-test-token",
   "cloudflare:apiToken": "cloudflare-test-token",
 };
-export const PROD_SECRETS = ["agentpod:deployPrivateKey", "agentpod:anthropicApiKey", "agentpod:openaiApiKey", "hcloud:token", "cloudflare:apiToken"];
+export const PROD_SECRETS = ["agentpod:deployPrivateKey", "agentpod:anthropicApiKey", "agentpod:openaiApiKey", "agentpod:backupAccessKeyId", "agentpod:backupSecretAccessKey", "hcloud:token", "cloudflare:apiToken"];
 
 export const LOCAL_CONFIG: Record<string, string> = { "agentpod:target": "local", "agentpod:httpPort": "8080" };
 
