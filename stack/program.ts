@@ -241,7 +241,7 @@ function buildTenants(
   createDns?: (tenant: TenantPlan, host: DockerHost) => void,
 ): FleetOutputs {
   const proxies = new Map([...hosts].map(([name, host]) => [name, createProxy(host)]));
-  const backups = buildBackups(fleet, settings, hosts, permissions);
+  const backups = buildBackups(settings, hosts, permissions);
   const tenants: Record<string, TenantOutput> = {};
   const tokens: Record<string, pulumi.Output<string>> = {};
   for (const tenant of fleet.tenants) {
@@ -268,7 +268,7 @@ function buildTenants(
 }
 
 /** One backup job per host, all writing to the fleet's repository with the fleet key. */
-function buildBackups(fleet: FleetPlan, settings: StackSettings, hosts: Map<string, DockerHost>, permissions: RunPermissions): Map<string, HostBackup> {
+function buildBackups(settings: StackSettings, hosts: Map<string, DockerHost>, permissions: RunPermissions): Map<string, HostBackup> {
   const credentials = backupCredentials(settings);
   const password = secretSetting("backupPassword") ?? new BackupKey("backup-key").value;
   const fleetName = settings.target === "local" ? settings.fleet : DEFAULT_FLEET;

@@ -124,3 +124,56 @@ describe("backup status", () => {
     expect(formatAge(3 * 86400)).toBe("3d");
   });
 });
+
+describe("backup job in production (under mocks)", () => {
+  it("every Hetzner host gets a hardened job on its own engine, secrets only as secrets, and tenants' data claims wait for its gate", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { runFleet } = await import("../support/mockFleet");
+    const run = await runFleet({ tenantsYaml: readFileSync("tenants.yaml", "utf8") });
+    if (run.error) throw run.error;
+    const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+    const hosts = run.ofType("hcloud:index/server:Server").map((s) => s.name.replace(/-server$/, ""));
+    expect(hosts.length).toBeGreaterThan(0);
+    for (const host of hosts) {
+      const job = run.named(`${host}-backup-job`);
+      expect(job.options.provider).toBe(`${host}-docker`);
+      expect(job.inputs).toMatchObject({
+        name: "agentpod--backup",
+        image: "ghcr.io/example/agentpod-backup:1",
+        command: ["/usr/local/bin/agentpod-backup", "loop"],
+        networkMode: "host",
+        capabilities: { drops: ["ALL"], adds: ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "SETUID", "SETGID"] },
+        securityOpts: ["no-new-privileges:true"],
+        volumes: [{ hostPath: "/mnt/agentpod", containerPath: "/mnt/agentpod" }],
+      });
+      expect(JSON.stringify(job.inputs.volumes)).not.toContain("docker.sock");
+      // The environment (keys and fleet key among it) is one secret: nothing of it is readable in the state.
+      expect(job.inputs.envs?.[SECRET_SIG]).toBeDefined();
+      expect(job.inputs.envs.value.join("\n")).toContain("RESTIC_REPOSITORY=s3:https://hel1.your-objectstorage.com/agentpod-backups/agentpod");
+      expect(job.inputs.envs.value.join("\n")).toContain("AWS_SECRET_ACCESS_KEY=test-secret-access-key");
+      const gate = run.named(`${host}-backup-gate`);
+      expect(gate.inputs).toMatchObject({ host, container: "agentpod--backup", expected: [], restore: false });
+    }
+    const claims = run.ofType("pulumi-nodejs:dynamic/agentpod:TenantDataDirectory");
+    expect(claims.length).toBeGreaterThan(0);
+    for (const claim of claims) expect(claim.options.dependsOn?.some((d) => d.endsWith("-backup-gate"))).toBe(true);
+    // One fleet key for the whole fleet, kept as a secret output.
+    expect(run.ofType("pulumi-nodejs:dynamic/agentpod:BackupKey")).toHaveLength(1);
+  });
+
+  it("host replace passes the lost host's tenants (and --restore) to that host's gate alone, for one run", async () => {
+    const { runFleet } = await import("../support/mockFleet");
+    const yaml = `
+hosts:
+  - { name: fsn1-a, location: fsn1, serverType: cx42 }
+  - { name: fsn1-b, location: fsn1, serverType: cx42 }
+tenants:
+  - { name: acme, host: fsn1-a }
+  - { name: beta, host: fsn1-b }
+`;
+    const run = await runFleet({ tenantsYaml: yaml, operation: { rebuiltHosts: { "fsn1-b": { tenants: ["beta"], restore: true } } } });
+    if (run.error) throw run.error;
+    expect(run.named("fsn1-b-backup-gate").inputs).toMatchObject({ expected: ["beta"], restore: true });
+    expect(run.named("fsn1-a-backup-gate").inputs).toMatchObject({ expected: [], restore: false });
+  });
+});
