@@ -93,7 +93,11 @@ const gateProvider: pulumi.dynamic.ResourceProvider<GateInputs> = {
     return { changes: keys.some((k) => olds[k] !== news[k]), replaces: olds.host !== news.host ? ["host"] : [] };
   },
   async update(_id, olds, news) {
-    if (olds.containerId !== news.containerId || olds.endpoint !== news.endpoint) await checkRepository(news);
+    // A rebuilt server whose data survived must not wait for the object store: its recovery does not need it (a
+    // misconfigured store then shows in the job's status files, and `agentpod status` exits 1). Only a changed job
+    // on the same server is checked here, so a wrong setting fails `up`.
+    const rebuilt = olds.serverId !== news.serverId;
+    if (!rebuilt && (olds.containerId !== news.containerId || olds.endpoint !== news.endpoint)) await checkRepository(news);
     if (news.expected.length > 0) await recoverData(news);
     // The one-run inputs are not kept.
     return { outs: { ...news, expected: [], restore: false } };
