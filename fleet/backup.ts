@@ -150,21 +150,21 @@ stage() {
 }
 
 field() { jq -r "$2 // empty" "$STATUS/$1.json" 2>/dev/null; }
-write_status() { # tenant lastSuccess snapshot addedBytes error
-  jq -n --arg t "$1" --argjson run "$(date +%s)" --arg ok "$2" --arg snap "$3" --arg added "$4" --arg err "$5" \\
-    '{tenant: $t, lastRun: $run, lastSuccess: ($ok | tonumber? // null), snapshot: $snap, addedBytes: ($added | tonumber? // null), lastError: $err}' \\
+write_status() { # tenant lastSuccess snapshot addedBytes error [seconds the run took]
+  jq -n --arg t "$1" --argjson run "$(date +%s)" --arg ok "$2" --arg snap "$3" --arg added "$4" --arg err "$5" --arg took "\${6:-}" \\
+    '{tenant: $t, lastRun: $run, lastSuccess: ($ok | tonumber? // null), snapshot: $snap, addedBytes: ($added | tonumber? // null), lastError: $err, seconds: ($took | tonumber? // null)}' \\
     >"$STATUS/.$1.json" && mv "$STATUS/.$1.json" "$STATUS/$1.json"
 }
 
 backup_one() {
-  local t=$1 err out snap added; err=$(mktemp)
+  local t=$1 err out snap added started; err=$(mktemp); started=$(date +%s.%N)
   if ! stage "$t" 2>"$err"; then
     write_status "$t" "$(field "$t" .lastSuccess)" "$(field "$t" .snapshot)" "$(field "$t" .addedBytes)" "staging failed: $(tail -n 1 "$err")"
     echo "$t: FAILED (staging: $(tail -n 1 "$err"))"; rm -rf "$err" "$STAGE/$t"; return 1
   fi
   if out=$(cd "$STAGE" && restic backup --json --quiet --host "$BACKUP_FLEET" --tag "tenant=$t" "$STAGE/$t" 2>"$err" | jq -c 'select(.message_type == "summary")') && [ -n "$out" ]; then
     snap=$(jq -r .snapshot_id <<<"$out"); added=$(jq -r .data_added <<<"$out")
-    write_status "$t" "$(date +%s)" "$snap" "$added" ""
+    write_status "$t" "$(date +%s)" "$snap" "$added" "" "$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')"
     echo "$t: snapshot \${snap:0:8} (+$added bytes)"
     restic forget --quiet --host "$BACKUP_FLEET" --tag "tenant=$t" --keep-last "$BACKUP_KEEP_LAST" --keep-hourly "$BACKUP_KEEP_HOURLY" \\
       --keep-daily "$BACKUP_KEEP_DAILY" --keep-weekly "$BACKUP_KEEP_WEEKLY" --prune >/dev/null 2>"$err" || log "$t: forget/prune failed: $(explain "$err")"
