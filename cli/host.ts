@@ -20,7 +20,8 @@ const USAGE = {
   host: `agentpod host <subcommand> [options]
 
 Subcommands:
-  replace <host> [--stack S] [--force]   recover a lost host: a new server, the same data volume, every tenant back
+  replace <host> [--stack S] [--force] [--restore]   recover a lost host: a new server, the same data volume, every
+                                         tenant back (--restore: data the volume lacks comes from the backups)
   retire <host> [--stack S] [--yes]      take an empty host out of the fleet: its server is deleted, its volume kept
   known-hosts [--stack S]                known_hosts lines of the hosts' pinned SSH keys, from the stack's state
 
@@ -36,6 +37,9 @@ place, the same data volume attached and mounted, and Traefik and every tenant o
 unchanged gateway tokens. Tenants on other hosts are not touched.
   --stack <name>   the stack (default: local)
   --force          replace the host even though its engine answers (its containers are recreated)
+  --restore        the data volume is lost too (a lost location): restore each tenant whose data the new server
+                   lacks from its latest snapshot, before its gateway starts. Without it, a tenant whose data is
+                   missing is never started empty: the replace stops and says so.
 
 Hetzner: the server's delete protection is lifted for the replacement only; the hcloud volume stays protected.`,
   "known-hosts": `agentpod host known-hosts [--stack prod] [--project DIR]
@@ -55,7 +59,7 @@ stack's tenants file and applies. The server is deleted; the data volume is reta
 with no tenant data on it: delete it yourself if you do not need it.`,
 } as const;
 
-const OPTIONS = { stack: { type: "string", short: "s", default: "local" }, project: { type: "string" }, force: { type: "boolean" } } as const;
+const OPTIONS = { stack: { type: "string", short: "s", default: "local" }, project: { type: "string" }, force: { type: "boolean" }, restore: { type: "boolean" } } as const;
 
 async function replace(args: string[]): Promise<number> {
   const parsed = parseCommand(args, OPTIONS, USAGE.replace, { names: ["host"] });
@@ -94,7 +98,9 @@ async function replace(args: string[]): Promise<number> {
 
   const tenants = Object.entries(context.tenants).filter(([, t]) => t.host === host).map(([name]) => name).sort();
   const { openStack } = await import("./engine");
-  const operation = plan.releaseServer ? { releaseServers: [host] } : {};
+  // The tenants deployed there are existing customers: none may start without its data (HostBackupGate).
+  const rebuiltHosts = { [host]: { tenants, restore: parsed.values.restore === true } };
+  const operation = plan.releaseServer ? { releaseServers: [host], rebuiltHosts } : { rebuiltHosts };
   const stack = await openStack({ stack: stackName, projectDir: context.projectDir, operation });
   if (plan.releaseServer) {
     // A protected server cannot be deleted: lift Pulumi's and Hetzner's protection on it alone first.

@@ -1,8 +1,9 @@
 /**
  * agentpod: the operator CLI. One file per command or command group, named after it: stack.ts (up, preview,
- * destroy, outputs), status.ts, tenant.ts (+ tenantData.ts for move --stack and purge), host.ts, summary.ts;
+ * destroy, outputs), status.ts, tenant.ts (+ tenantData.ts for move --stack and purge), host.ts, backup.ts, summary.ts;
  * shared.ts holds what they share. This file is the help, the dispatch and the last-resort error printing.
  */
+import { backupCommand } from "./backup";
 import { engineErrorText } from "./engineOutput";
 import { hostCommand } from "./host";
 import type { Handler } from "./shared";
@@ -23,8 +24,12 @@ Stack commands (the real Pulumi engine; default stack: local):
   outputs   [--stack S] [--show-secrets]   tenant URLs, hosts and plans (tokens only with --show-secrets)
   status    [--stack S] [--json]    each tenant's container state and health, hosts that do not answer, retained
                                     data no tenant owns; exit 1 unless all tenants are healthy
-  host      replace <host>          recover a lost host: new server, same data volume, its tenants back
+  host      replace <host> [--restore]   recover a lost host: new server, same data volume (--restore: tenant
+                                    data from the backups when the volume is lost too), its tenants back
             retire <host>           take an empty host out: server deleted, data volume kept
+  backup    now [tenant | --host H]         back up now (also runs on a schedule on every host)
+            list <tenant>                   the tenant's snapshots in the object store
+            restore <tenant> [--snapshot ID] [--host H]   put a snapshot back; the gateway is restarted with it
 
 tenants.yaml commands (edit or compare the file; nothing is applied):
   tenant    add|remove|set-plan|move|list   edit tenants.yaml, validated first, comments kept
@@ -47,6 +52,7 @@ const commands: Record<string, Handler> = {
   status: statusCommand,
   tenant: tenantCommand,
   host: hostCommand,
+  backup: backupCommand,
   summary: summaryCommand,
 };
 

@@ -6,6 +6,8 @@
  * tenant owns. The table and the verdict are pure functions, tested without a stack.
  */
 import { execFile } from "node:child_process";
+import { backupVerdict, formatAge, isBackupFailing, parseBackupStatus, readBackupStatusScript, type BackupRecord, type BackupVerdict } from "../fleet/backup";
+import { runOnHost } from "../providers/hostShell";
 import { dockerNames } from "../fleet/gateway";
 import { formatBytes } from "../fleet/units";
 import { CommandError, formatTable, parseCommand, runCommand, type Handler } from "./shared";
@@ -74,6 +76,60 @@ export function renderHostFindings(stack: string, findings: readonly HostFinding
   return lines.length ? lines.join("\n") + "\n" : "";
 }
 
+/** One tenant's backups, as `status` shows them. */
+export interface BackupRow {
+  readonly tenant: string;
+  readonly host: string;
+  readonly verdict: BackupVerdict;
+  /** Seconds since the last successful backup. */
+  readonly age?: number;
+  readonly record?: BackupRecord;
+  readonly detail?: string;
+}
+
+/** A host's backup job: alive when its heartbeat is recent (it ticks every minute, and during a long run not at all). */
+export function backupJobProblem(heartbeat: number | undefined, nowSeconds: number, intervalSeconds: number): string | undefined {
+  if (heartbeat === undefined) return "its backup job has never run";
+  const silent = nowSeconds - heartbeat;
+  return silent > Math.max(2 * intervalSeconds, 15 * 60) ? `its backup job has not run for ${formatAge(silent)}` : undefined;
+}
+
+/** The backups table and its verdict: failing when a tenant's last run failed or its last success is too old. */
+export function renderBackups(rows: readonly BackupRow[], nowSeconds: number): { text: string; ok: boolean } {
+  if (rows.length === 0) return { text: "", ok: true };
+  const sorted = [...rows].sort((a, b) => (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : 0));
+  const table = formatTable(
+    ["TENANT", "LAST BACKUP (UTC)", "AGE", "SNAPSHOT", "BACKUP"],
+    sorted.map((r) => [
+      r.tenant,
+      r.record?.lastSuccess ? new Date(r.record.lastSuccess * 1000).toISOString().slice(0, 19).replace("T", " ") : "-",
+      r.age === undefined ? "-" : formatAge(r.age),
+      r.record?.snapshot ? r.record.snapshot.slice(0, 8) : "-",
+      r.verdict === "pending" ? "none yet" : r.verdict,
+    ]),
+  );
+  const failing = sorted.filter((r) => isBackupFailing(r.verdict));
+  const details = sorted.filter((r) => r.detail || r.record?.lastError).map((r) => `  ${r.tenant}: ${r.detail ?? `last backup failed ${formatAge(nowSeconds - (r.record?.lastRun ?? nowSeconds))} ago: ${r.record!.lastError}`}`);
+  const verdict = failing.length === 0 ? "backups: every tenant's last backup is recent" : `backups failing for ${failing.map((r) => r.tenant).join(", ")}`;
+  return { text: ["", table, "", verdict, ...details].join("\n") + "\n", ok: failing.length === 0 };
+}
+
+async function backupRows(context: import("./stackContext").StackContext, host: string, tenants: readonly string[]): Promise<BackupRow[]> {
+  const shell = hostShell(context, host);
+  const interval = context.settings.backup.schedule.intervalSeconds;
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  const result = shell ? await runOnHost(shell, readBackupStatusScript(), { timeoutMs: 60_000 }) : undefined;
+  if (!result || result.code !== 0) return tenants.map((tenant) => ({ tenant, host, verdict: "unknown", detail: `backup status of host ${host} unreadable` }));
+  const { records, heartbeat } = parseBackupStatus(result.stdout);
+  const job = backupJobProblem(heartbeat, nowSeconds, interval);
+  return tenants.map((tenant) => {
+    const record = records.find((r) => r.tenant === tenant);
+    const { verdict, age } = backupVerdict(record, nowSeconds, interval);
+    const stuck = job && !isBackupFailing(verdict) ? { verdict: "unknown" as const, detail: `host ${host}: ${job}` } : {};
+    return { tenant, host, verdict, ...(age === undefined ? {} : { age }), ...(record ? { record } : {}), ...stuck };
+  });
+}
+
 function inspect(endpoint: string, container: string): Promise<{ state?: unknown; error?: string }> {
   return new Promise((resolve) => {
     execFile("docker", ["--host", endpoint, "inspect", "--type", "container", "--format", "{{json .State}}", container], { timeout: 60_000 }, (error, stdout, stderr) => {
@@ -99,7 +155,10 @@ them (\`agentpod host replace\`); tenant data on a host that no deployed tenant 
   --project <dir>  directory of Pulumi.yaml (default: this checkout)
   --json           print {tenants: [rows], hosts: [findings]} as JSON
 
-Exit status: 0 when every host answers and every tenant is running and healthy, 1 otherwise (or when the stack
+It also shows each tenant's last successful backup and its age (from the status files of its host's backup job).
+
+Exit status: 0 when every host answers, every tenant is running and healthy and its backups are not failing (the
+last run failed, or the last success is older than twice agentpod:backupInterval), 1 otherwise (or when the stack
 cannot be read), 2 bad usage.`;
 
 export const statusCommand: Handler = (args) =>
@@ -136,7 +195,13 @@ export const statusCommand: Handler = (args) =>
       }),
     );
     const rendered = renderStatus(stackName, rows);
-    if (parsed.values.json) process.stdout.write(JSON.stringify({ tenants: rows, hosts: findings }, null, 2) + "\n");
-    else process.stdout.write(rendered.text + renderHostFindings(stackName, findings));
-    return rendered.ok && down.size === 0 ? 0 : 1;
+    const backups = (
+      await Promise.all(
+        hostNames.filter((h) => !down.has(h)).map((host) => backupRows(context, host, Object.entries(context.tenants).filter(([, t]) => t.host === host).map(([name]) => name))),
+      )
+    ).flat();
+    const backupText = renderBackups(backups, Math.floor(Date.now() / 1000));
+    if (parsed.values.json) process.stdout.write(JSON.stringify({ tenants: rows, hosts: findings, backups }, null, 2) + "\n");
+    else process.stdout.write(rendered.text + backupText.text + renderHostFindings(stackName, findings));
+    return rendered.ok && backupText.ok && down.size === 0 ? 0 : 1;
   });

@@ -15,6 +15,8 @@ export interface DockerHost {
   /** The host's root shell, for what the program writes on the host itself (the proxy's route files). */
   readonly shell: pulumi.Input<HostShell>;
   readonly ipv4?: pulumi.Output<string>;
+  /** Id of the server: it changes when the host is rebuilt (agentpod host replace), with a new, empty disk. */
+  readonly serverId: pulumi.Output<string>;
   readonly ipv6?: pulumi.Output<string>;
   /** The host's pinned SSH public key, where the host is reached over SSH. */
   readonly sshHostKey?: pulumi.Output<string>;
@@ -22,7 +24,7 @@ export interface DockerHost {
    * Claims a tenant's data directory on the host's persistent volume (providers/tenantData.ts: refuses data the
    * stack does not own and hand-edited moves) and returns its path and the resource that must finish first.
    */
-  prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions): { path: string; ready: pulumi.Resource };
+  prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions, after?: readonly pulumi.Resource[]): { path: string; ready: pulumi.Resource };
 }
 
 /** One-run permissions for a tenant's data, given by the CLI (`up --adopt`, `tenant move`). */

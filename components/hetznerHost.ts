@@ -58,6 +58,7 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
   readonly dockerHost: pulumi.Output<string>;
   readonly ipv4: pulumi.Output<string>;
   readonly ipv6: pulumi.Output<string>;
+  readonly serverId: pulumi.Output<string>;
   readonly shell: pulumi.Output<HostShell>;
   private readonly stack: string;
 
@@ -74,6 +75,7 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
     this.shell = pulumi.all([this.ipv4, this.hostKey.publicKey]).apply(([address, hostKey]) => ({ kind: "ssh", address, user: "root", hostKey }) as const);
     this.sshHostKey = this.hostKey.publicKey;
     this.knownHosts = pulumi.all([this.ipv4, this.hostKey.publicKey]).apply(([address, key]) => knownHostsLine(address, key));
+    this.serverId = this.server.id;
     this.dataVolume = this.createDataVolume(name, args);
     const attachment = new hcloud.VolumeAttachment(
       `${name}-data-attachment`,
@@ -99,11 +101,11 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
     this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, knownHosts: this.knownHosts });
   }
 
-  prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions) {
+  prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions, after: readonly pulumi.Resource[] = []) {
     const ready = new TenantDataDirectory(
       `${tenant}-data-dir`,
       { tenant, host: this.hostName, shell: this.shell, stack: this.stack, ...options },
-      { parent, dependsOn: [this.ready] },
+      { parent, dependsOn: [this.ready, ...after] },
     );
     return { path: tenantDataDir(tenant), ready };
   }

@@ -53,6 +53,7 @@ export class LocalServerHost extends pulumi.ComponentResource implements DockerH
   readonly provider: docker.Provider;
   readonly dockerHost: pulumi.Output<string>;
   readonly ipv4: pulumi.Output<string>;
+  readonly serverId: pulumi.Output<string>;
   readonly shell: HostShell;
   private readonly stack: string;
 
@@ -78,15 +79,16 @@ export class LocalServerHost extends pulumi.ComponentResource implements DockerH
     );
     this.dockerHost = this.ready.endpoint;
     this.ipv4 = pulumi.output(args.address);
+    this.serverId = this.server.id;
     this.provider = new docker.Provider(`${name}-docker`, { host: this.dockerHost }, { parent: this });
     this.registerOutputs({ ipv4: this.ipv4, dockerHost: this.dockerHost });
   }
 
-  prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions) {
+  prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions, after: readonly pulumi.Resource[] = []) {
     const ready = new TenantDataDirectory(
       `${tenant}-data-dir`,
       { tenant, host: this.hostName, shell: this.shell, stack: this.stack, ...options },
-      { parent, dependsOn: [this.ready] },
+      { parent, dependsOn: [this.ready, ...after] },
     );
     return { path: tenantDataDir(tenant), ready };
   }

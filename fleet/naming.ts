@@ -19,7 +19,7 @@ export const TENANT_LABEL = "agentpod.tenant";
 export const HOST_LABEL = "agentpod.host";
 /** Label that ties containers to their fleet; each fleet's Traefik routes only its own. */
 export const FLEET_LABEL = "agentpod.fleet";
-/** Label giving the part an object plays that is not a tenant's: "proxy", "edge", "server", "server-disk", "host-data". */
+/** Label giving the part an object plays that is not a tenant's: "proxy", "edge", "server", "server-disk", "host-data", "backup". */
 export const ROLE_LABEL = "agentpod.role";
 
 /**
@@ -35,6 +35,8 @@ export const dockerNames = (tenant: string, fleet: string) => ({
 });
 
 export const traefikContainerName = (fleet: string) => `${fleet}-traefik`;
+/** A host's backup job. "--" because no tenant name starts with "-": `<fleet>-backup` would be a tenant "backup". */
+export const backupContainerName = (fleet: string) => `${fleet}--backup`;
 /** Sorts before any <fleet>-<tenant> network name ("-" < digits and letters); see HostProxy. */
 export const edgeNetworkName = (fleet: string) => `${fleet}--edge`;
 /**

@@ -5,6 +5,7 @@
 import { parse as parseYaml } from "yaml";
 import { MODEL_PROVIDERS, type ModelProvider } from "./catalog";
 import { didYouMean } from "./didYouMean";
+import { DEFAULT_BACKUP_INTERVAL, DEFAULT_RETENTION, parseInterval, type BackupSchedule } from "./backup";
 import { imagePinProblem } from "./images";
 import { DEFAULT_SERVER_IMAGE } from "./localServers";
 import { DEFAULT_FLEET, FLEET_PATTERN } from "./naming";
@@ -23,7 +24,26 @@ interface CommonSettings {
    * `agentpod tenant rotate-token`). Absent: never rotated.
    */
   readonly tokenRotations: Readonly<Record<string, string>>;
+  readonly backup: BackupSettings;
 }
+
+/**
+ * Where and how often tenants are backed up (fleet/backup.ts). Secrets (S3 keys, the fleet key) are not here: they
+ * are read as Pulumi secrets by the program (stack/program.ts).
+ */
+export interface BackupSettings {
+  /** S3 endpoint URL, e.g. https://fsn1.your-objectstorage.com (a location other than the hosts'). */
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly schedule: BackupSchedule;
+  /** Image of the per-host backup container (restic, sqlite3). */
+  readonly image: string;
+}
+
+export const DEFAULT_LOCAL_BACKUP_ENDPOINT = "http://agentpod-s3:7070";
+export const DEFAULT_LOCAL_BACKUP_BUCKET = "agentpod-backups";
+export const DEFAULT_BACKUP_IMAGE = "agentpod/backup:1";
+const BACKUP_KEYS = ["backupEndpoint", "backupBucket", "backupInterval", "backupKeepLast", "backupKeepHourly", "backupKeepDaily", "backupKeepWeekly", "backupImage"];
 
 export interface LocalSettings extends CommonSettings {
   readonly target: "local";
@@ -84,10 +104,12 @@ export interface ConfigValues {
 
 export const NAMESPACE = "agentpod";
 const KNOWN_KEYS: Record<Target, readonly string[]> = {
-  local: ["target", "tenantsFile", "traefikImage", "httpPort", "dockerHost", "hostAddresses", "serverImage", "fleet", "tokenRotations"],
-  hetzner: ["target", "tenantsFile", "traefikImage", "zone", "cloudflareZoneId", "adminSshKeys", "adminCidrs", "acmeEmail", "dnsProxied", "serverImage", "cloudflareDnsToken", "deployPrivateKey", "tokenRotations"],
+  local: ["target", "tenantsFile", "traefikImage", "httpPort", "dockerHost", "hostAddresses", "serverImage", "fleet", "tokenRotations", ...BACKUP_KEYS],
+  hetzner: ["target", "tenantsFile", "traefikImage", "zone", "cloudflareZoneId", "adminSshKeys", "adminCidrs", "acmeEmail", "dnsProxied", "serverImage", "cloudflareDnsToken", "deployPrivateKey", "tokenRotations", ...BACKUP_KEYS],
 };
-const SECRET_KEYS = new Set(["cloudflareDnsToken", "deployPrivateKey", "tenantModelKeys", ...Object.values(MODEL_PROVIDERS).map((p) => p.configKey)]);
+/** Backup secrets: the object store's keys and (optional: generated otherwise) the fleet key restic encrypts with. */
+export const BACKUP_SECRET_KEYS = ["backupAccessKeyId", "backupSecretAccessKey", "backupPassword"] as const;
+const SECRET_KEYS = new Set(["cloudflareDnsToken", "deployPrivateKey", "tenantModelKeys", ...BACKUP_SECRET_KEYS, ...Object.values(MODEL_PROVIDERS).map((p) => p.configKey)]);
 
 export const DEFAULT_TRAEFIK_IMAGE = "traefik:v3.7.15";
 export const DEFAULT_LOCAL_TRAEFIK_IMAGE = "agentpod/traefik:v3.7.15";
@@ -170,8 +192,9 @@ export function parseSettings(input: ConfigValues): StackSettings {
     if (!FLEET_PATTERN.test(fleet)) problem("fleet", `"${fleet}" must be 1-16 lowercase letters and digits, starting with a letter (it prefixes Docker names)`);
     if (!/^(unix|tcp|ssh):\/\/\S+$/.test(dockerHost)) problem("dockerHost", `"${dockerHost}" is not a Docker endpoint (unix://, tcp:// or ssh://)`);
     const serverImage = value("serverImage") ?? DEFAULT_SERVER_IMAGE;
+    const backup = parseBackupSettings(target, value, problem, input);
     if (issues.length > 0) throw new SettingsError(issues);
-    return { target, stack: input.stack, tenantsFile, traefikImage, tenantModelKeys, tokenRotations, fleet, httpPort, dockerHost, hostAddresses, serverImage };
+    return { target, stack: input.stack, tenantsFile, traefikImage, tenantModelKeys, tokenRotations, fleet, httpPort, dockerHost, hostAddresses, serverImage, backup };
   }
 
   const zone = required("zone", "agents.example.com").toLowerCase();
@@ -200,8 +223,9 @@ export function parseSettings(input: ConfigValues): StackSettings {
     problem("deployPrivateKey", `is required (the SSH key AgentPod deploys with): cat deploy_key | pulumi config set --secret ${NAMESPACE}:deployPrivateKey --stack ${input.stack}`);
   }
   const serverImage = value("serverImage") ?? "ubuntu-24.04";
+  const backup = parseBackupSettings(target, value, problem, input);
   if (issues.length > 0) throw new SettingsError(issues);
-  return { target, stack: input.stack, tenantsFile, traefikImage, tenantModelKeys, tokenRotations, zone, cloudflareZoneId, adminSshKeys, adminCidrs, acmeEmail, dnsProxied, serverImage };
+  return { target, stack: input.stack, tenantsFile, traefikImage, tenantModelKeys, tokenRotations, zone, cloudflareZoneId, adminSshKeys, adminCidrs, acmeEmail, dnsProxied, serverImage, backup };
 }
 
 type Problem = (key: string, message: string) => void;
@@ -272,6 +296,54 @@ function rotations(input: ConfigValues, problem: Problem): Record<string, string
     return {};
   }
   return parsed as Record<string, string>;
+}
+
+/**
+ * Backup settings. Local stacks default to the S3 server set-up starts (scripts/setup/s3.sh); production must name
+ * its object store (in another location than its hosts) and give its keys as secrets. The fleet key is generated
+ * and kept in the state as a secret unless agentpod:backupPassword is set.
+ */
+function parseBackupSettings(
+  target: Target,
+  value: (key: string) => string | undefined,
+  problem: (key: string, message: string) => void,
+  input: ConfigValues,
+): BackupSettings {
+  const local = target === "local";
+  const set = (key: string, example: string) => `pulumi config set ${NAMESPACE}:${key} ${example} --stack ${input.stack}`;
+  const endpoint = value("backupEndpoint") ?? (local ? DEFAULT_LOCAL_BACKUP_ENDPOINT : "");
+  if (!endpoint) problem("backupEndpoint", `is required (the S3 endpoint backups go to, in another location than the hosts): ${set("backupEndpoint", "https://hel1.your-objectstorage.com")}`);
+  else if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/.test(endpoint)) problem("backupEndpoint", `"${endpoint}" is not an endpoint URL such as https://hel1.your-objectstorage.com`);
+  const bucket = value("backupBucket") ?? (local ? DEFAULT_LOCAL_BACKUP_BUCKET : "");
+  if (!bucket) problem("backupBucket", `is required (the bucket backups go to): ${set("backupBucket", "agentpod-backups")}`);
+  else if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) problem("backupBucket", `"${bucket}" is not an S3 bucket name (3-63 lowercase letters, digits, dots and dashes)`);
+  if (!local) {
+    for (const key of ["backupAccessKeyId", "backupSecretAccessKey"]) {
+      if (!input.secretsSet.has(key) && value(key) === undefined) problem(key, `is required (the object store's credentials): pulumi config set --secret ${NAMESPACE}:${key} --stack ${input.stack}`);
+    }
+  }
+  const intervalText = value("backupInterval") ?? DEFAULT_BACKUP_INTERVAL;
+  const intervalSeconds = parseInterval(intervalText);
+  if (intervalSeconds === undefined) problem("backupInterval", `"${intervalText}" is not an interval of at least a minute such as 30m, 1h or 1d: ${set("backupInterval", "1h")}`);
+  const count = (key: string, fallback: number) => {
+    const text = value(key);
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 0 || n > 1000) problem(key, `must be a whole number of snapshots to keep (0-1000), not "${text}"`);
+    return n;
+  };
+  const schedule = {
+    intervalSeconds: intervalSeconds ?? 3600,
+    keepLast: count("backupKeepLast", DEFAULT_RETENTION.keepLast),
+    keepHourly: count("backupKeepHourly", DEFAULT_RETENTION.keepHourly),
+    keepDaily: count("backupKeepDaily", DEFAULT_RETENTION.keepDaily),
+    keepWeekly: count("backupKeepWeekly", DEFAULT_RETENTION.keepWeekly),
+  };
+  if (schedule.keepLast + schedule.keepHourly + schedule.keepDaily + schedule.keepWeekly === 0) problem("backupKeepDaily", "retention keeps no snapshot at all: keep at least one (e.g. backupKeepDaily 7)");
+  const image = value("backupImage") ?? DEFAULT_BACKUP_IMAGE;
+  const imageProblem = imagePinProblem(image, false, "");
+  if (imageProblem) problem("backupImage", imageProblem);
+  return { endpoint, bucket, schedule, image };
 }
 
 /** Model providers whose key is set, for the tenants that use them. */

@@ -14,7 +14,7 @@ interface TokenInputs {
  * so it survives every later `pulumi up`. (A dynamic provider rather than @pulumi/random: it needs no provider
  * plugin binary, which matters on machines that cannot download one.)
  */
-const tokenProvider: pulumi.dynamic.ResourceProvider<TokenInputs> = {
+export const tokenProvider: pulumi.dynamic.ResourceProvider<TokenInputs> = {
   async create(inputs) {
     const { randomBytes, randomUUID } = require("node:crypto") as typeof import("node:crypto");
     return { id: randomUUID(), outs: { rotation: inputs.rotation, value: randomBytes(32).toString("hex") } };

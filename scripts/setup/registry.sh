@@ -61,7 +61,7 @@ else
 fi
 
 # Content: push what the registry lacks. The tag's manifest names the image's config digest, which is the image id.
-for ref in $(docker image ls --filter 'label=agentpod.recipe' --format '{{.Repository}}:{{.Tag}}' | grep -E '^agentpod/(openclaw|traefik|standin|debian-base):' | sort); do
+for ref in $(docker image ls --filter 'label=agentpod.recipe' --format '{{.Repository}}:{{.Tag}}' | grep -E '^agentpod/(openclaw|traefik|standin|debian-base|backup):' | sort); do
   repository="${ref%%:*}" tag="${ref#*:}"
   want="$(docker image inspect -f '{{.Id}}' "$ref")"
   have="$(curl -fsS -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \

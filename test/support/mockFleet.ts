@@ -55,10 +55,15 @@ export const PROD_CONFIG: Record<string, string> = {
   "agentpod:openaiApiKey": "sk-test-openai-key",
   // The documented default: a key of its own for every tenant (here those of the example tenants.yaml).
   "agentpod:tenantModelKeys": JSON.stringify(tenantKeys(["acme", "globex", "hooli", "initech", "stark", "umbrella"])),
+  "agentpod:backupEndpoint": "https://hel1.your-objectstorage.com",
+  "agentpod:backupBucket": "agentpod-backups",
+  "agentpod:backupImage": "ghcr.io/example/agentpod-backup:1",
+  "agentpod:backupAccessKeyId": "TESTACCESSKEY",
+  "agentpod:backupSecretAccessKey": "test-secret-access-key",
   "hcloud:token": "hcloud-test-token",
   "cloudflare:apiToken": "cloudflare-test-token",
 };
-export const PROD_SECRETS = ["agentpod:deployPrivateKey", "agentpod:anthropicApiKey", "agentpod:openaiApiKey", "agentpod:tenantModelKeys", "hcloud:token", "cloudflare:apiToken"];
+export const PROD_SECRETS = ["agentpod:deployPrivateKey", "agentpod:anthropicApiKey", "agentpod:openaiApiKey", "agentpod:tenantModelKeys", "agentpod:backupAccessKeyId", "agentpod:backupSecretAccessKey", "hcloud:token", "cloudflare:apiToken"];
 
 /** The mocked stacks' own model key of a tenant: what must never be readable outside its container's secret env. */
 export function tenantKeyOf(tenant: string): string {

@@ -12,8 +12,13 @@ const PROD_VALUES = {
   adminCidrs: JSON.stringify(["203.0.113.0/24", "2001:db8:1234::/48"]),
   deployPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest\n-----END OPENSSH PRIVATE KEY-----",
   anthropicApiKey: "sk-ant-test-key",
+  backupEndpoint: "https://hel1.your-objectstorage.com",
+  backupBucket: "agentpod-backups",
+  backupAccessKeyId: "TESTACCESSKEY",
+  backupSecretAccessKey: "test-secret",
 };
-const PROD_SECRETS = ["deployPrivateKey", "anthropicApiKey"];
+const PROD_SECRETS = ["deployPrivateKey", "anthropicApiKey", "backupAccessKeyId", "backupSecretAccessKey"];
+const DEFAULT_SCHEDULE = { intervalSeconds: 3600, keepLast: 10, keepHourly: 24, keepDaily: 7, keepWeekly: 4 };
 
 const prod = (values: Record<string, string | undefined>, secrets = PROD_SECRETS, stackFileText?: string): ConfigValues => ({
   stack: "prod",
@@ -49,6 +54,7 @@ describe("parseSettings", () => {
       serverImage: "ubuntu-24.04",
       tenantModelKeys: [],
       tokenRotations: {},
+      backup: { endpoint: "https://hel1.your-objectstorage.com", bucket: "agentpod-backups", schedule: DEFAULT_SCHEDULE, image: "agentpod/backup:1" },
     });
   });
 
@@ -66,6 +72,7 @@ describe("parseSettings", () => {
       hostAddresses: { "local-b": "127.77.0.2" },
       dockerHost: "unix:///var/run/docker.sock",
       serverImage: "agentpod/server:1",
+      backup: { endpoint: "http://agentpod-s3:7070", bucket: "agentpod-backups", schedule: DEFAULT_SCHEDULE, image: "agentpod/backup:1" },
     });
   });
 
@@ -84,6 +91,10 @@ describe("parseSettings", () => {
       "Pulumi.prod.yaml agentpod:adminCidrs: is required, a list: pulumi config set --path 'agentpod:adminCidrs[0]' 203.0.113.0/24 --stack prod",
       "Pulumi.prod.yaml agentpod:acmeEmail: is required: pulumi config set agentpod:acmeEmail ops@example.com --stack prod",
       "Pulumi.prod.yaml agentpod:deployPrivateKey: is required (the SSH key AgentPod deploys with): cat deploy_key | pulumi config set --secret agentpod:deployPrivateKey --stack prod",
+      "Pulumi.prod.yaml agentpod:backupEndpoint: is required (the S3 endpoint backups go to, in another location than the hosts): pulumi config set agentpod:backupEndpoint https://hel1.your-objectstorage.com --stack prod",
+      "Pulumi.prod.yaml agentpod:backupBucket: is required (the bucket backups go to): pulumi config set agentpod:backupBucket agentpod-backups --stack prod",
+      "Pulumi.prod.yaml agentpod:backupAccessKeyId: is required (the object store's credentials): pulumi config set --secret agentpod:backupAccessKeyId --stack prod",
+      "Pulumi.prod.yaml agentpod:backupSecretAccessKey: is required (the object store's credentials): pulumi config set --secret agentpod:backupSecretAccessKey --stack prod",
     ]);
   });
 
@@ -97,7 +108,7 @@ describe("parseSettings", () => {
   });
 
   it("refuses a secret stored in plain text, once, with the command that encrypts it", () => {
-    expect(problems(prod({}, ["anthropicApiKey"]))).toEqual([
+    expect(problems(prod({}, ["anthropicApiKey", "backupAccessKeyId", "backupSecretAccessKey"]))).toEqual([
       "Pulumi.prod.yaml agentpod:deployPrivateKey: is a secret but is stored in plain text: pulumi config set --secret agentpod:deployPrivateKey --stack prod",
     ]);
     expect(problems(prod({ openaiApiKey: "sk-test", dnsProxied: "true", cloudflareDnsToken: "cf-token" }))).toEqual([
@@ -132,7 +143,7 @@ describe("parseSettings", () => {
       "  agentpod:deployPrivateKey: -----BEGIN OPENSSH PRIVATE KEY-----",
     ].join("\n");
     const values = { cloudflareZoneId: "0123456789ABCDEF", zonee: "agents.example.com", traefikImage: "traefik:latest", deployPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" };
-    expect(problems(prod(values, ["anthropicApiKey"], stackFile))).toEqual([
+    expect(problems(prod(values, ["anthropicApiKey", "backupAccessKeyId", "backupSecretAccessKey"], stackFile))).toEqual([
       'Pulumi.prod.yaml:5 agentpod:zonee: unknown setting for target hetzner. Did you mean "zone"?',
       "Pulumi.prod.yaml:7 agentpod:deployPrivateKey: is a secret but is stored in plain text: pulumi config set --secret agentpod:deployPrivateKey --stack prod",
       expect.stringMatching(/^Pulumi\.prod\.yaml:6 agentpod:traefikImage: tag "latest" moves/),
@@ -149,8 +160,24 @@ describe("parseSettings", () => {
         return e as Error;
       }
     })();
-    expect(error?.message).toMatch(/^stack configuration has 6 problems; nothing was changed:\n {2}Pulumi\.prod\.yaml agentpod:zone: is required/);
-    expect(error?.message.split("\n").filter((l) => l.startsWith("  Pulumi.prod.yaml "))).toHaveLength(6);
+    expect(error?.message).toMatch(/^stack configuration has 10 problems; nothing was changed:\n {2}Pulumi\.prod\.yaml agentpod:zone: is required/);
+    expect(error?.message.split("\n").filter((l) => l.startsWith("  Pulumi.prod.yaml "))).toHaveLength(10);
+  });
+
+  it("validates the backup settings, each problem naming its setting; a local stack needs none of them", () => {
+    expect(problems(prod({ backupEndpoint: "hel1.example.com", backupBucket: "Backups_1", backupInterval: "5", backupKeepDaily: "-1", backupImage: "backup:latest" }))).toEqual([
+      'Pulumi.prod.yaml agentpod:backupEndpoint: "hel1.example.com" is not an endpoint URL such as https://hel1.your-objectstorage.com',
+      'Pulumi.prod.yaml agentpod:backupBucket: "Backups_1" is not an S3 bucket name (3-63 lowercase letters, digits, dots and dashes)',
+      'Pulumi.prod.yaml agentpod:backupInterval: "5" is not an interval of at least a minute such as 30m, 1h or 1d: pulumi config set agentpod:backupInterval 1h --stack prod',
+      'Pulumi.prod.yaml agentpod:backupKeepDaily: must be a whole number of snapshots to keep (0-1000), not "-1"',
+      expect.stringMatching(/^Pulumi\.prod\.yaml agentpod:backupImage: tag "latest" moves/),
+    ]);
+    expect(problems(prod({ backupAccessKeyId: "AKIA", backupSecretAccessKey: "s" }, ["deployPrivateKey", "anthropicApiKey"]))).toEqual([
+      "Pulumi.prod.yaml agentpod:backupAccessKeyId: is a secret but is stored in plain text: pulumi config set --secret agentpod:backupAccessKeyId --stack prod",
+      "Pulumi.prod.yaml agentpod:backupSecretAccessKey: is a secret but is stored in plain text: pulumi config set --secret agentpod:backupSecretAccessKey --stack prod",
+    ]);
+    const local = parseSettings({ stack: "local", values: { target: "local", backupInterval: "30m", backupKeepWeekly: "0" }, secretsSet: new Set() });
+    expect(local.backup.schedule).toEqual({ intervalSeconds: 1800, keepLast: 10, keepHourly: 24, keepDaily: 7, keepWeekly: 0 });
   });
 
   it("refuses any /0 in adminCidrs, typos such as 10.0.0.0/0 included (the policy pack checks the firewall again)", () => {

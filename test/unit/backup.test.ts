@@ -1,0 +1,179 @@
+/** Backups as plain data: the job's script, the repository, and what `status` makes of the status files. */
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { backupJobProblem, renderBackups } from "../../cli/status";
+import {
+  backupEnvironment,
+  backupVerdict,
+  formatAge,
+  isBackupFailing,
+  parseBackupStatus,
+  parseInterval,
+  renderBackupScript,
+  repositoryUrl,
+  type BackupRecord,
+} from "../../fleet/backup";
+import { backupContainerName, dockerNames } from "../../fleet/naming";
+
+const record = (overrides: Partial<BackupRecord> = {}): BackupRecord => ({
+  tenant: "alpha",
+  lastRun: 1_000_000,
+  lastSuccess: 1_000_000,
+  snapshot: "0123456789abcdef",
+  addedBytes: 4096,
+  lastError: "",
+  ...overrides,
+});
+
+describe("backup schedule and repository", () => {
+  it("reads intervals of a minute or more, and nothing else", () => {
+    expect(parseInterval("1h")).toBe(3600);
+    expect(parseInterval("30m")).toBe(1800);
+    expect(parseInterval("1d")).toBe(86400);
+    expect(parseInterval("90s")).toBe(90);
+    for (const bad of ["30s", "1", "h", "1.5h", "-1h", "1 h", ""]) expect(parseInterval(bad), bad).toBeUndefined();
+  });
+
+  it("keeps each fleet in its own repository inside the bucket (retention never reaches anything else)", () => {
+    expect(repositoryUrl("https://hel1.your-objectstorage.com/", "backups", "agentpod")).toBe("s3:https://hel1.your-objectstorage.com/backups/agentpod");
+    const env = backupEnvironment({ endpoint: "http://agentpod-s3:7070", bucket: "b1", fleet: "vault", schedule: { intervalSeconds: 600, keepLast: 3, keepHourly: 2, keepDaily: 7, keepWeekly: 4 } });
+    expect(env).toContain("RESTIC_REPOSITORY=s3:http://agentpod-s3:7070/b1/vault");
+    expect(env).toContain("BACKUP_INTERVAL=600");
+    expect(env.join("\n")).not.toMatch(/SECRET|PASSWORD|ACCESS_KEY/);
+  });
+
+  it("names the backup container apart from every tenant's container", () => {
+    expect(backupContainerName("agentpod")).toBe("agentpod--backup");
+    expect(dockerNames("backup", "agentpod").container).not.toBe(backupContainerName("agentpod"));
+  });
+});
+
+describe("the backup job's script", () => {
+  const script = renderBackupScript();
+
+  it("is valid bash", () => {
+    const check = spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
+    expect(check.stderr).toBe("");
+    expect(check.status).toBe(0);
+  });
+
+  it("takes SQLite through its online backup, as the file's owner, and never copies -wal, -shm or -journal files", () => {
+    expect(script).toContain(`sqlite3 "$s" ".timeout 10000" ".backup '$d'"`);
+    expect(script).toMatch(/setpriv --reuid="\$\(stat -c %u "\$s"\)"/);
+    expect(script).toContain(`-name '*-wal' -o -name '*-shm' -o -name '*-journal'`);
+    expect(script).toContain(`"SQLite format 3"`);
+  });
+
+  it("creates a repository only where restic says none exists, never after an auth, bucket or password error", () => {
+    const init = script.slice(script.indexOf("ensure_repo() {"), script.indexOf("# A consistent copy"));
+    expect(init).toContain("Is there a repository at the following location");
+    expect(init).toMatch(/! grep -qiE 'bucket\|denied\|forbidden\|access key\|signature\|password'/);
+    expect(init.indexOf("restic init")).toBeGreaterThan(init.indexOf("! grep -qiE"));
+    expect(init).toContain("restic unlock");
+  });
+
+  it("prunes only its own tenant's snapshots of its own fleet, and never snapshots missing or empty data", () => {
+    expect(script).toMatch(/restic forget --quiet --host "\$BACKUP_FLEET" --tag "tenant=\$t" --keep-last/);
+    expect(script).toContain(`[ -n "$(ls -A "$d" 2>/dev/null)" ]`);
+  });
+
+  it("names the setting behind every repository error it knows", () => {
+    const explain = script.slice(script.indexOf("explain() {"), script.indexOf("REPO_ERROR=\"\""));
+    for (const key of ["backupAccessKeyId", "backupSecretAccessKey", "backupBucket", "backupPassword", "backupEndpoint"]) expect(explain).toContain(`agentpod:${key}`);
+  });
+});
+
+describe("backup status", () => {
+  it("parses status lines and the heartbeat, skipping a half-written file", () => {
+    const text = [JSON.stringify(record()), '{"tenant": "bra', JSON.stringify(record({ tenant: "bravo", lastSuccess: null, lastError: "x" })), "heartbeat 1000060", ""].join("\n");
+    const parsed = parseBackupStatus(text);
+    expect(parsed.heartbeat).toBe(1_000_060);
+    expect(parsed.records.map((r) => [r.tenant, r.lastSuccess, r.lastError])).toEqual([
+      ["alpha", 1_000_000, ""],
+      ["bravo", null, "x"],
+    ]);
+  });
+
+  it("fails a tenant whose last run failed or whose last success is older than twice the interval", () => {
+    const now = 1_000_000;
+    expect(backupVerdict(record({ lastSuccess: now - 7200 }), now, 3600)).toEqual({ verdict: "ok", age: 7200 });
+    expect(backupVerdict(record({ lastSuccess: now - 7201 }), now, 3600)).toEqual({ verdict: "stale", age: 7201 });
+    expect(backupVerdict(record({ lastError: "check agentpod:backupBucket" }), now, 3600)).toEqual({ verdict: "failed", age: 0 });
+    expect(backupVerdict(record({ lastSuccess: null, lastError: "x" }), now, 3600)).toEqual({ verdict: "failed" });
+    expect(backupVerdict(undefined, now, 3600)).toEqual({ verdict: "pending" });
+    expect(["ok", "pending"].map((v) => isBackupFailing(v as never))).toEqual([false, false]);
+    expect(["failed", "stale", "unknown"].map((v) => isBackupFailing(v as never))).toEqual([true, true, true]);
+  });
+
+  it("a host whose job has stopped is loud", () => {
+    expect(backupJobProblem(undefined, 1000, 3600)).toBe("its backup job has never run");
+    expect(backupJobProblem(1000 - 60, 1000, 3600)).toBeUndefined();
+    expect(backupJobProblem(1000 - 7201, 1000, 3600)).toBe("its backup job has not run for 2h");
+  });
+
+  it("renders the last backup and its age per tenant, and the verdict", () => {
+    const now = 1_000_000;
+    const ok = renderBackups([{ tenant: "alpha", host: "a", verdict: "ok", age: 300, record: record({ lastSuccess: now - 300 }) }], now);
+    expect(ok.ok).toBe(true);
+    expect(ok.text).toMatch(/alpha\s+1970-01-12 13:41:40\s+5m\s+01234567\s+ok/);
+    const failed = renderBackups([{ tenant: "bravo", host: "a", verdict: "failed", record: record({ tenant: "bravo", lastRun: now - 60, lastError: "check agentpod:backupBucket" }) }], now);
+    expect(failed.ok).toBe(false);
+    expect(failed.text).toContain("backups failing for bravo");
+    expect(failed.text).toContain("bravo: last backup failed 60s ago: check agentpod:backupBucket");
+    expect(formatAge(59)).toBe("59s");
+    expect(formatAge(3 * 86400)).toBe("3d");
+  });
+});
+
+describe("backup job in production (under mocks)", () => {
+  it("every Hetzner host gets a hardened job on its own engine, secrets only as secrets, and tenants' data claims wait for its gate", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { runFleet } = await import("../support/mockFleet");
+    const run = await runFleet({ tenantsYaml: readFileSync("tenants.yaml", "utf8") });
+    if (run.error) throw run.error;
+    const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+    const hosts = run.ofType("hcloud:index/server:Server").map((s) => s.name.replace(/-server$/, ""));
+    expect(hosts.length).toBeGreaterThan(0);
+    for (const host of hosts) {
+      const job = run.named(`${host}-backup-job`);
+      expect(job.options.provider).toBe(`${host}-docker`);
+      expect(job.inputs).toMatchObject({
+        name: "agentpod--backup",
+        image: "ghcr.io/example/agentpod-backup:1",
+        command: ["/usr/local/bin/agentpod-backup", "loop"],
+        networkMode: "host",
+        capabilities: { drops: ["ALL"], adds: ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "SETUID", "SETGID"] },
+        securityOpts: ["no-new-privileges:true"],
+        volumes: [{ hostPath: "/mnt/agentpod", containerPath: "/mnt/agentpod" }],
+      });
+      expect(JSON.stringify(job.inputs.volumes)).not.toContain("docker.sock");
+      // The environment (keys and fleet key among it) is one secret: nothing of it is readable in the state.
+      expect(job.inputs.envs?.[SECRET_SIG]).toBeDefined();
+      expect(job.inputs.envs.value.join("\n")).toContain("RESTIC_REPOSITORY=s3:https://hel1.your-objectstorage.com/agentpod-backups/agentpod");
+      expect(job.inputs.envs.value.join("\n")).toContain("AWS_SECRET_ACCESS_KEY=test-secret-access-key");
+      const gate = run.named(`${host}-backup-gate`);
+      expect(gate.inputs).toMatchObject({ host, container: "agentpod--backup", expected: [], restore: false });
+    }
+    const claims = run.ofType("pulumi-nodejs:dynamic/agentpod:TenantDataDirectory");
+    expect(claims.length).toBeGreaterThan(0);
+    for (const claim of claims) expect(claim.options.dependsOn?.some((d) => d.endsWith("-backup-gate"))).toBe(true);
+    // One fleet key for the whole fleet, kept as a secret output.
+    expect(run.ofType("pulumi-nodejs:dynamic/agentpod:BackupKey")).toHaveLength(1);
+  });
+
+  it("host replace passes the lost host's tenants (and --restore) to that host's gate alone, for one run", async () => {
+    const { runFleet } = await import("../support/mockFleet");
+    const yaml = `
+hosts:
+  - { name: fsn1-a, location: fsn1, serverType: cx42 }
+  - { name: fsn1-b, location: fsn1, serverType: cx42 }
+tenants:
+  - { name: acme, host: fsn1-a }
+  - { name: beta, host: fsn1-b }
+`;
+    const run = await runFleet({ tenantsYaml: yaml, operation: { rebuiltHosts: { "fsn1-b": { tenants: ["beta"], restore: true } } } });
+    if (run.error) throw run.error;
+    expect(run.named("fsn1-b-backup-gate").inputs).toMatchObject({ expected: ["beta"], restore: true });
+    expect(run.named("fsn1-a-backup-gate").inputs).toMatchObject({ expected: [], restore: false });
+  });
+});
