@@ -5,13 +5,13 @@
  * SSH key). It also names hosts that do not answer, with the command that recovers them, and retained data that no
  * tenant owns. The table and the verdict are pure functions, tested without a stack.
  */
-import { execFile } from "node:child_process";
 import { backupVerdict, formatAge, isBackupFailing, parseBackupStatus, readBackupStatusScript, type BackupRecord, type BackupVerdict } from "../fleet/backup";
 import { runOnHost } from "../providers/hostShell";
 import { dockerNames } from "../fleet/gateway";
 import { formatBytes } from "../fleet/units";
 import { CommandError, formatTable, parseCommand, runCommand, type Handler } from "./shared";
-import { engineAnswers, hostEndpoint, hostShell, openStackContext, tenantDataOn } from "./stackContext";
+import { dockerAt, engineAnswers, hostEndpoint, hostShell, openStackContext, tenantDataOn } from "./stackContext";
+import { pairedDevices } from "./tenantAccess";
 
 export { hostEndpoint };
 
@@ -24,6 +24,8 @@ export interface TenantStatus {
   readonly state: string;
   /** Docker's health status ("healthy", "unhealthy", "starting"), "none" without a health check, "-" without a container. */
   readonly health: string;
+  /** Devices paired with the gateway (`status --devices`; running gateways only). */
+  readonly devices?: number;
   /** Why the state is unknown. */
   readonly error?: string;
 }
@@ -41,9 +43,10 @@ export const isServing = (row: TenantStatus) => row.state === "running" && row.h
 export function renderStatus(stack: string, rows: readonly TenantStatus[]): { text: string; ok: boolean } {
   if (rows.length === 0) return { text: `stack ${stack} has no tenants\n`, ok: true };
   const sorted = [...rows].sort((a, b) => (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : 0));
+  const withDevices = sorted.some((r) => r.devices !== undefined);
   const table = formatTable(
-    ["TENANT", "HOST", "PLAN", "STATE", "HEALTH", "URL"],
-    sorted.map((r) => [r.tenant, r.host, r.plan, r.state, r.health, r.url]),
+    ["TENANT", "HOST", "PLAN", "STATE", "HEALTH", ...(withDevices ? ["DEVICES"] : []), "URL"],
+    sorted.map((r) => [r.tenant, r.host, r.plan, r.state, r.health, ...(withDevices ? [r.devices === undefined ? "-" : String(r.devices)] : []), r.url]),
   );
   const failing = sorted.filter((r) => !isServing(r));
   const errors = sorted.filter((r) => r.error).map((r) => `  ${r.tenant}: ${r.error}`);
@@ -130,22 +133,20 @@ async function backupRows(context: import("./stackContext").StackContext, host: 
   });
 }
 
-function inspect(endpoint: string, container: string): Promise<{ state?: unknown; error?: string }> {
-  return new Promise((resolve) => {
-    execFile("docker", ["--host", endpoint, "inspect", "--type", "container", "--format", "{{json .State}}", container], { timeout: 60_000 }, (error, stdout, stderr) => {
-      if (!error) {
-        try {
-          resolve({ state: JSON.parse(String(stdout)) });
-        } catch {
-          resolve({ error: `docker inspect printed no state` });
-        }
-      } else if (/no such (container|object)/i.test(String(stderr))) resolve({});
-      else resolve({ error: String(stderr).trim().split("\n")[0] || error.message });
-    });
-  });
+async function inspect(endpoint: string, container: string): Promise<{ state?: unknown; error?: string }> {
+  const result = await dockerAt(endpoint, ["inspect", "--type", "container", "--format", "{{json .State}}", container]);
+  if (result.code === 0) {
+    try {
+      return { state: JSON.parse(result.stdout) };
+    } catch {
+      return { error: "docker inspect printed no state" };
+    }
+  }
+  if (/no such (container|object)/i.test(result.stderr)) return {};
+  return { error: result.stderr.trim().split("\n")[0] || `exit ${result.code}` };
 }
 
-export const STATUS_USAGE = `agentpod status [--stack local] [--project DIR] [--json]
+export const STATUS_USAGE = `agentpod status [--stack local] [--project DIR] [--json] [--devices]
 
 The tenants of a running stack (from its outputs) with the state and health of each gateway container, read with
 \`docker inspect\` on the tenant's host: for local stacks the local server's engine, for hetzner stacks
@@ -154,6 +155,8 @@ them (\`agentpod host replace\`); tenant data on a host that no deployed tenant 
   --stack <name>   the stack (default: local)
   --project <dir>  directory of Pulumi.yaml (default: this checkout)
   --json           print {tenants: [rows], hosts: [findings]} as JSON
+  --devices        also the number of devices paired with each running gateway (who has access; asks each gateway,
+                   a second or so per tenant)
 
 It also shows each tenant's last successful backup and its age (from the status files of its host's backup job).
 
@@ -163,7 +166,7 @@ cannot be read), 2 bad usage.`;
 
 export const statusCommand: Handler = (args) =>
   runCommand(STATUS_USAGE, async () => {
-    const parsed = parseCommand(args, { stack: { type: "string", short: "s", default: "local" }, project: { type: "string" }, json: { type: "boolean" } }, STATUS_USAGE);
+    const parsed = parseCommand(args, { stack: { type: "string", short: "s", default: "local" }, project: { type: "string" }, json: { type: "boolean" }, devices: { type: "boolean" } }, STATUS_USAGE);
     if (!parsed) return 0;
     const stackName = parsed.values.stack as string;
     const context = await openStackContext(stackName, parsed.values.project as string | undefined);
@@ -191,7 +194,10 @@ export const statusCommand: Handler = (args) =>
         if (!endpoint) return { ...base, state: "unknown", health: "-", error: `no address for host ${out.host} in the stack outputs` };
         const result = await inspect(endpoint, dockerNames(tenant, context.fleet).container);
         if (result.error) return { ...base, state: "unknown", health: "-", error: `${endpoint}: ${result.error}` };
-        return { ...base, ...containerStatus(result.state) };
+        const status = { ...base, ...containerStatus(result.state) };
+        if (!parsed.values.devices || !isServing(status)) return status;
+        const devices = await pairedDevices(endpoint, dockerNames(tenant, context.fleet).container);
+        return { ...status, ...(devices === undefined ? {} : { devices }) };
       }),
     );
     const rendered = renderStatus(stackName, rows);

@@ -111,3 +111,14 @@ export async function manageDevices(name: string, action: string[], stackName: s
   else console.log(formatTable(["STATE", "ID", "NAME", "ROLE", "SINCE"], rows.map((r) => [r.state, r.id, r.name, r.role, r.since])));
   return 0;
 }
+
+/** The number of devices paired with a running gateway, or undefined when the gateway does not say. */
+export async function pairedDevices(endpoint: string, container: string): Promise<number | undefined> {
+  const result = await dockerAt(endpoint, ["exec", container, "node", "dist/index.js", "devices", "list", "--json"], 60_000);
+  if (result.code !== 0) return undefined;
+  try {
+    return deviceRows(lastJson<{ pending?: []; paired?: [] }>(result.stdout, "openclaw devices list")).filter((d) => d.state === "paired").length;
+  } catch {
+    return undefined;
+  }
+}

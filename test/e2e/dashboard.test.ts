@@ -80,8 +80,9 @@ describe("customer onboarding in a real browser", () => {
       await page.goto(link);
       await expectShown(page, INSIDE);
     });
-    // The paired browser is the tenant's first device, paired by the link.
+    // The paired browser is the tenant's first device, paired by the link; status counts it (who has access).
     expect(devices("ant")).toEqual([expect.objectContaining({ state: "paired", role: "operator" })]);
+    expect(fleet.agentpod(["status", "--devices"], { allowFailure: true }).stdout).toMatch(/\nant\s+host-a\s+half\s+running\s+healthy\s+1\s+http:/);
 
     const refused = async (step: string, url: string) =>
       inFreshProfile(browser, step, async (page) => {

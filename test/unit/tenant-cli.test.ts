@@ -489,6 +489,16 @@ describe("status", () => {
     );
   });
 
+  test("with --devices, a DEVICES column: the paired devices of each running gateway, - where the gateway did not say", () => {
+    const { text } = renderStatus("local", [row("alpha", "running", "healthy", { devices: 2 }), row("bravo", "running", "healthy", { devices: 0 }), row("charlie", "exited", "none")]);
+    expect(text.split("\n").slice(0, 4)).toEqual([
+      "TENANT   HOST   PLAN   STATE    HEALTH   DEVICES  URL",
+      "alpha    local  basic  running  healthy  2        http://alpha.localhost:8080",
+      "bravo    local  basic  running  healthy  0        http://bravo.localhost:8080",
+      "charlie  local  basic  exited   none     -        http://charlie.localhost:8080",
+    ]);
+  });
+
   test("any tenant not running and healthy fails the status and is named", () => {
     const rows = [row("alpha", "running", "healthy"), row("bravo", "running", "unhealthy"), row("charlie", "exited", "none"), row("delta", "missing", "-")];
     const { text, ok } = renderStatus("local", rows);
