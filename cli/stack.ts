@@ -5,6 +5,7 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { formatEngineViolations, policyCollector, resolvePolicyPack } from "../policy/engineView";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { Step } from "./engine";
 import { runEngine } from "./engineOutput";
 import type { Handler } from "./shared";
@@ -72,10 +73,16 @@ export const previewCommand: Handler = async (args) => {
   const policy = policyPack ? policyCollector() : undefined;
   const stack = await (await engine()).openStack({ stack: options.stack, ...projectOf(options) });
   const { steps, onEvent } = (await engine()).stepCollector();
+  // The engine's diff display leaves out diagnostics: the program's warnings (a tenant sharing a fleet-wide model
+  // key, an unused key) are taken from the events and printed after the changes.
+  const warnings = new Set<string>();
+  const onWarning = (event: EngineEvent) => {
+    if (event.diagnosticEvent?.severity === "warning") warnings.add(event.diagnosticEvent.message.trim());
+  };
   try {
     await runEngine(options.json ? undefined : process.stderr, (onOutput) =>
       stack.preview({
-        onEvent: (event) => (onEvent(event), policy?.onEvent(event)),
+        onEvent: (event) => (onEvent(event), onWarning(event), policy?.onEvent(event)),
         ...(policyPack ? { policyPacks: [policyPack] } : {}),
         ...(onOutput ? { onOutput } : {}),
         diff: !options.json,
@@ -91,6 +98,7 @@ export const previewCommand: Handler = async (args) => {
     const changed = (await engine()).changes(steps);
     console.log(changed.length === 0 ? "\nagentpod: no changes" : `\nagentpod: ${changed.length} change(s):\n${changed.map(describeStep).join("\n")}`);
   }
+  for (const warning of warnings) console.error(`agentpod: warning: ${warning}`);
   if (violations.length > 0) {
     console.error(`\nagentpod: ${violations.length} mandatory policy violation(s); nothing may be applied until they are fixed:\n${formatEngineViolations(violations)}`);
     return 1;
