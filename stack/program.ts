@@ -296,7 +296,9 @@ function buildTenants(
 /** One backup job per host, all writing to the fleet's repository with the fleet key. */
 function buildBackups(settings: StackSettings, hosts: Map<string, DockerHost>, permissions: RunPermissions): Map<string, HostBackup> {
   const credentials = backupCredentials(settings);
-  const password = secretSetting("backupPassword") ?? new BackupKey("backup-key").value;
+  // Protected like the data volumes: `agentpod destroy` keeps it, so the fleet's backups stay readable and a new `up`
+  // opens the same repository (a new key could not).
+  const password = secretSetting("backupPassword") ?? new BackupKey("backup-key", { protect: true }).value;
   const fleetName = settings.target === "local" ? settings.fleet : DEFAULT_FLEET;
   return new Map(
     [...hosts].map(([name, host]) => [

@@ -332,7 +332,8 @@ defaults: {image: "agentpod/openclaw:2026.9.6"}
 
   test("h. destroy removes the fleet and its servers, keeps the hosts' data volumes with every tenant's data, and says so", () => {
     const destroyed = fleet.agentpod(["destroy", "--yes"]);
-    expect(destroyed.stdout).toMatch(/Retained \(protected, still in the stack\): local-a-data, local-b-data/);
+    // The hosts' data volumes, and the fleet key its backups are encrypted with.
+    expect(destroyed.stdout).toMatch(/Retained \(protected, still in the stack\): backup-key, local-a-data, local-b-data/);
     expect(docker(["ps", "-a", "-q", "--filter", `name=^${FLEET}-host-`])).toBe("");
     const volumes = docker(["volume", "ls", "-q", "--filter", `name=^${FLEET}-host-`]).split("\n").sort();
     expect(volumes).toEqual([`${FLEET}-host-local-a-data`, `${FLEET}-host-local-b-data`]);

@@ -128,7 +128,7 @@ export const inspect = (name: string, format: string) => docker(["inspect", name
 
 /**
  * Removes a fleet prefix's local servers with their disks and data volumes (everything on their engines goes with
- * them), from this machine's engine: the suite starts and ends clean.
+ * them), from this machine's engine, and the fleet's backup repository: the suite starts and ends clean.
  */
 export function removeFleetObjects(fleet: string): void {
   const ids = (kind: string, filter: string[]) => docker([kind, "ls", "-q", ...filter], { allowFailure: true }).split("\n").filter(Boolean);
@@ -136,6 +136,9 @@ export function removeFleetObjects(fleet: string): void {
   if (containers.length) docker(["rm", "-f", ...containers], { allowFailure: true });
   const volumes = ids("volume", ["--filter", `name=^${fleet}-host-`]);
   if (volumes.length) docker(["volume", "rm", "-f", ...volumes], { allowFailure: true });
+  // The fleet's backup repository in the local object store: encrypted with the key of a stack that is gone, a new
+  // stack of the same fleet could not open it.
+  docker(["run", "--rm", "-v", "agentpod-s3-data:/data", "--entrypoint", "rm", "agentpod/debian-base:bookworm", "-rf", `/data/agentpod-backups/${fleet}`], { allowFailure: true });
 }
 
 /** An HTTP GET through a host's Traefik with the given host name, like a browser on http://<host>:<port>. */

@@ -264,6 +264,12 @@ describe("outputs and secrets", () => {
     }
   });
 
+  test("the fleet key of the backups is generated once, secret, and protected: destroy keeps it, so the backups stay readable", () => {
+    const key = fleet.named("backup-key");
+    expect(key.type).toBe("pulumi-nodejs:dynamic/agentpod:BackupKey");
+    expect(key.options.protect).toBe(true);
+  });
+
   test("tokens are generated per tenant and secret", async () => {
     const tenants = ["acme", "globex", "hooli", "initech", "stark", "umbrella"];
     const tokens = fleet.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/agentpod:GatewayToken");
