@@ -108,7 +108,7 @@ export const previewCommand: Handler = async (args) => {
 };
 
 export const destroyCommand: Handler = async (args) => {
-  const options = parseStackArgs(args, "agentpod destroy [--stack local] [--yes]\n  Removes the fleet. Tenant data is retained: the hosts' data volumes (protected) stay, with every tenant's data directory on them.");
+  const options = parseStackArgs(args, "agentpod destroy [--stack local] [--yes]\n  Removes the fleet. Tenant data is retained: the hosts' data volumes (protected) stay, with every tenant's data directory on them,\n  and so does the fleet key the backups are encrypted with (protected), so they stay readable and a new `up` uses them.");
   if (options.stack !== "local" && !options.yes) {
     console.error(`agentpod: refusing to destroy stack ${options.stack} without --yes`);
     return 2;
