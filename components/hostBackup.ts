@@ -10,6 +10,11 @@ import { ContainerPidsLimit } from "../providers/pidsLimit";
 export interface HostBackupArgs {
   /** The host's name. */
   readonly host: string;
+  /**
+   * The gate of the host before this one: the fleet's repository is shared, so the gates open it one after the other
+   * and only the first ever creates it (two hosts running `restic init` at once leave it with a key neither has).
+   */
+  readonly after?: pulumi.Resource;
   /** The host's Docker engine and its endpoint (the gate runs the backup script there with `docker exec`). */
   readonly provider: docker.Provider;
   readonly dockerHost: pulumi.Input<string>;
@@ -98,7 +103,7 @@ export class HostBackup extends pulumi.ComponentResource {
         restore: args.rebuilt?.restore ?? false,
         stack: args.stack,
       },
-      { parent: this },
+      { parent: this, ...(args.after ? { dependsOn: [args.after] } : {}) },
     );
     this.registerOutputs({ container: this.container.name });
   }

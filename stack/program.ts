@@ -300,11 +300,13 @@ function buildBackups(settings: StackSettings, hosts: Map<string, DockerHost>, p
   // opens the same repository (a new key could not).
   const password = secretSetting("backupPassword") ?? new BackupKey("backup-key", { protect: true }).value;
   const fleetName = settings.target === "local" ? settings.fleet : DEFAULT_FLEET;
+  // In the order of the host names, each gate after the previous one: the repository is created once (HostBackupArgs.after).
+  let previous: HostBackup | undefined;
   return new Map(
-    [...hosts].map(([name, host]) => [
-      name,
-      new HostBackup(`${name}-backup`, {
+    [...hosts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, host]) => {
+      const backup = new HostBackup(`${name}-backup`, {
         host: name,
+        ...(previous ? { after: previous.gate } : {}),
         provider: host.provider,
         dockerHost: host.dockerHost,
         ...optional("hostKey", host.sshHostKey),
@@ -315,8 +317,10 @@ function buildBackups(settings: StackSettings, hosts: Map<string, DockerHost>, p
         ...credentials,
         password,
         ...(permissions.rebuiltHosts?.[name] ? { rebuilt: permissions.rebuiltHosts[name] } : {}),
-      }),
-    ]),
+      });
+      previous = backup;
+      return [name, backup] as const;
+    }),
   );
 }
 
