@@ -9,7 +9,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import { createLocalFleet, docker, getVia, isPortFree, removeFleetObjects, waitFor } from "../test/support/localFleet";
+import { createLocalFleet, docker, getVia, isPortFree, removeFleetObjects, tearDownFleet, waitFor } from "../test/support/localFleet";
 
 const FLEET = "benchbk";
 const PORT = 18480;
@@ -85,9 +85,7 @@ async function main() {
       line(`region lost, host of ${names.length} tenant(s) (1 gateway): replace + restore, all answer`, `${seconds} s`, `bin/agentpod host replace ${HOST} --restore`);
     }
   } finally {
-    fleet.agentpod(["destroy", "--yes"], { allowFailure: true });
-    removeFleetObjects(FLEET);
-    fleet.dispose();
+    tearDownFleet(fleet);
   }
 }
 

@@ -7,7 +7,7 @@
  * Usage: npm run bench:replace
  */
 import { performance } from "node:perf_hooks";
-import { createLocalFleet, docker, getVia, isPortFree, removeFleetObjects, waitFor } from "../test/support/localFleet";
+import { createLocalFleet, docker, getVia, isPortFree, removeFleetObjects, tearDownFleet, waitFor } from "../test/support/localFleet";
 
 const FLEET = "benchrepl";
 const PORT = 18380;
@@ -50,9 +50,7 @@ async function main() {
       console.log(`${`replace a lost host of ${count} tenants (2 gateways), until the last answers`.padEnd(72)} ${seconds.padStart(7)} s   bin/agentpod host replace ${LOST}`);
     }
   } finally {
-    fleet.agentpod(["destroy", "--yes"], { allowFailure: true });
-    removeFleetObjects(FLEET);
-    fleet.dispose();
+    tearDownFleet(fleet);
   }
 }
 

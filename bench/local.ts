@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { REPO, createLocalFleet, docker, getVia, isPortFree, removeFleetObjects, waitFor } from "../test/support/localFleet";
+import { REPO, createLocalFleet, docker, getVia, isPortFree, removeFleetObjects, tearDownFleet, waitFor } from "../test/support/localFleet";
 
 const FLEET = "bench";
 const PORT = 18280;
@@ -83,9 +83,7 @@ async function main() {
     report("grow to 50 (1 gateway + 49 stand-ins)", performance.now() - start, "bin/agentpod up --yes (-3, +49 stand-in tenants)");
     report("add 1 gateway to a fleet of 50, until it answers", await upUntilAnswers([gateway("a1"), ...bulk, gateway("a5")], "a5"), "bin/agentpod up --yes (+1 tenant)");
   } finally {
-    fleet.agentpod(["destroy", "--yes"], { allowFailure: true });
-    removeFleetObjects(FLEET);
-    fleet.dispose();
+    tearDownFleet(fleet);
   }
 }
 

@@ -141,6 +141,14 @@ export function removeFleetObjects(fleet: string): void {
   docker(["run", "--rm", "-v", "agentpod-s3-data:/data", "--entrypoint", "rm", "agentpod/debian-base:bookworm", "-rf", `/data/agentpod-backups/${fleet}`], { allowFailure: true });
 }
 
+/** Ends a throwaway fleet: its stack destroyed, its servers, volumes and backup repository removed, its project deleted. */
+export function tearDownFleet(fleet: LocalFleet | undefined): void {
+  if (!fleet) return;
+  fleet.agentpod(["destroy", "--yes"], { allowFailure: true });
+  removeFleetObjects(fleet.fleet);
+  fleet.dispose();
+}
+
 /** An HTTP GET through a host's Traefik with the given host name, like a browser on http://<host>:<port>. */
 export function getVia(port: number, host: string, pathname: string, address = "127.0.0.1"): Promise<{ status: number; body: string }> {
   // node:http, not fetch: fetch does not let a caller set the Host header.
