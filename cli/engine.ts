@@ -95,3 +95,20 @@ export function stepCollector(): { steps: Step[]; onEvent: (event: EngineEvent) 
 
 /** Steps that change something. */
 export const changes = (steps: Step[]) => steps.filter((s) => s.op !== "same" && s.op !== "read");
+
+/**
+ * The data claims a preview without host access could not check on the hosts: providers/tenantData.ts probes the host
+ * of a tenant's new claim at preview (does a directory of that name hold data the stack does not own?), unless the
+ * run adopts it or a move brought it. Collected from the engine's events, like the steps.
+ */
+export function uncheckedClaimsCollector(): { unchecked: Array<{ tenant: string; host: string }>; onEvent: (event: EngineEvent) => void } {
+  const unchecked: Array<{ tenant: string; host: string }> = [];
+  const onEvent = (event: EngineEvent) => {
+    const metadata = event.resourcePreEvent?.metadata;
+    if (metadata?.type !== "pulumi-nodejs:dynamic/agentpod:TenantDataDirectory" || metadata.op !== "create") return;
+    const inputs = metadata.new?.inputs ?? {};
+    if (inputs.adopt === true || (typeof inputs.movedFrom === "string" && inputs.movedFrom !== "")) return;
+    unchecked.push({ tenant: String(inputs.tenant), host: String(inputs.host) });
+  };
+  return { unchecked, onEvent };
+}

@@ -21,8 +21,12 @@ const stackOptions = {
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
-function parseStackArgs(args: string[], usage: string) {
-  const { values } = parseArgs({ args, options: stackOptions, allowPositionals: false });
+/** `preview` alone may run without the hosts: `up` and `destroy` must reach them. */
+const previewOptions = { ...stackOptions, "no-host-access": { type: "boolean", default: false } } as const;
+
+function parseStackArgs(args: string[], usage: string, options: typeof stackOptions | typeof previewOptions = stackOptions) {
+  // (Typed as the wider set; parseArgs refuses any option the command was not given.)
+  const { values } = parseArgs({ args, options: options as typeof previewOptions, allowPositionals: false });
   if (values.help) {
     console.log(usage);
     process.exit(0);
@@ -34,6 +38,17 @@ function describeStep(step: Step): string {
   const symbol = { create: "+", update: "~", delete: "-", replace: "+-", "create-replacement": "+-", "delete-replaced": "--", same: " " }[step.op as string] ?? step.op;
   const detail = step.diffs.length ? ` [${step.diffs.join(", ")}]` : "";
   return `  ${symbol.padEnd(2)} ${step.type.padEnd(45)} ${step.name}${detail}`;
+}
+
+/** What a preview without host access says about the checks it could not make (never nothing: the flag is named). */
+function describeUncheckedOnHosts(unchecked: ReadonlyArray<{ tenant: string; host: string }>, stack: string): string {
+  const head = "agentpod: preview without host access (--no-host-access): no connection was opened to any host.";
+  if (unchecked.length === 0) return `${head} No check was left out: no tenant claims a data directory it did not have.`;
+  const list = unchecked.map((c) => `  - tenant ${c.tenant} on host ${c.host}`).join("\n");
+  return (
+    `${head} Not checked on the hosts: whether a directory of that name already holds data the stack does not own\n${list}\n` +
+    `\`agentpod up --stack ${stack}\` checks each on its host before the tenant's gateway is created, and refuses data it does not own unless adopted (--adopt).`
+  );
 }
 
 /** The engine (and with it the Pulumi SDK, ~1 s to load) only for the commands that run it. */
@@ -65,14 +80,19 @@ export const upCommand: Handler = async (args) => {
 export const previewCommand: Handler = async (args) => {
   const options = parseStackArgs(
     args,
-    "agentpod preview [--stack local] [--json] [--policy-pack DIR]\n  Shows what `up` would change. --json prints the steps as JSON ({steps:[{op, urn, type, name, diffs, replaceKeys}]}).\n" +
+    "agentpod preview [--stack local] [--json] [--policy-pack DIR] [--no-host-access]\n  Shows what `up` would change. --json prints the steps as JSON ({steps:[{op, urn, type, name, diffs, replaceKeys}]}).\n" +
       "  --policy-pack DIR runs the policy pack in DIR (AgentPod's: policy/) and the data-volume check over the engine's steps\n" +
-      "  (policy/engineView.ts); any mandatory violation fails the preview (exit 1). With --json, violations are listed under `policyViolations`.",
+      "  (policy/engineView.ts); any mandatory violation fails the preview (exit 1). With --json, violations are listed under `policyViolations`.\n" +
+      "  --no-host-access: for a machine with no route or key to the hosts (the pull-request preview): the preview opens no connection to\n" +
+      "                    them and names the checks it left to `up` (whether a new tenant's host already holds data of that name).",
+    previewOptions,
   );
+  const withoutHostAccess = options["no-host-access"];
   const policyPack = options["policy-pack"] ? resolvePolicyPack(options["policy-pack"]) : undefined;
   const policy = policyPack ? policyCollector() : undefined;
-  const stack = await (await engine()).openStack({ stack: options.stack, ...projectOf(options) });
+  const stack = await (await engine()).openStack({ stack: options.stack, ...projectOf(options), ...(withoutHostAccess ? { operation: { withoutHostAccess } } : {}) });
   const { steps, onEvent } = (await engine()).stepCollector();
+  const claims = (await engine()).uncheckedClaimsCollector();
   // The engine's diff display leaves out diagnostics: the program's warnings (a tenant sharing a fleet-wide model
   // key, an unused key) are taken from the events and printed after the changes.
   const warnings = new Set<string>();
@@ -82,7 +102,7 @@ export const previewCommand: Handler = async (args) => {
   try {
     await runEngine(options.json ? undefined : process.stderr, (onOutput) =>
       stack.preview({
-        onEvent: (event) => (onEvent(event), onWarning(event), policy?.onEvent(event)),
+        onEvent: (event) => (onEvent(event), onWarning(event), policy?.onEvent(event), claims.onEvent(event)),
         ...(policyPack ? { policyPacks: [policyPack] } : {}),
         ...(onOutput ? { onOutput } : {}),
         diff: !options.json,
@@ -93,12 +113,15 @@ export const previewCommand: Handler = async (args) => {
     if (!policy || policy.mandatory().length === 0) throw error;
   }
   const violations = policy?.mandatory() ?? [];
-  if (options.json) console.log(JSON.stringify({ steps, ...(policy ? { policyViolations: policy.all() } : {}) }, null, 2));
-  else {
+  const leftToUp = withoutHostAccess ? claims.unchecked : [];
+  if (options.json) {
+    console.log(JSON.stringify({ steps, ...(policy ? { policyViolations: policy.all() } : {}), ...(withoutHostAccess ? { uncheckedOnHosts: leftToUp } : {}) }, null, 2));
+  } else {
     const changed = (await engine()).changes(steps);
     console.log(changed.length === 0 ? "\nagentpod: no changes" : `\nagentpod: ${changed.length} change(s):\n${changed.map(describeStep).join("\n")}`);
   }
   for (const warning of warnings) console.error(`agentpod: warning: ${warning}`);
+  if (withoutHostAccess) console.error(`\n${describeUncheckedOnHosts(leftToUp, options.stack)}`);
   if (violations.length > 0) {
     console.error(`\nagentpod: ${violations.length} mandatory policy violation(s); nothing may be applied until they are fixed:\n${formatEngineViolations(violations)}`);
     return 1;

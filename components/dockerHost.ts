@@ -33,4 +33,6 @@ export interface TenantDataOptions {
   readonly adopt?: boolean;
   /** The host the data was just copied from by `agentpod tenant move`. */
   readonly movedFrom?: string;
+  /** This run has no access to the hosts (`agentpod preview --no-host-access`): the preview's probe is left out. */
+  readonly withoutHostAccess?: boolean;
 }

@@ -21,6 +21,11 @@ export interface HetznerHostArgs {
   readonly sshKeyIds: pulumi.Input<pulumi.Input<string>[]>;
   /** Sources allowed to reach port 22. Ports 80 and 443 are open to everyone. */
   readonly adminCidrs: readonly string[];
+  /**
+   * The fleet's deploy-runner firewall (components/deployRunnerFirewall.ts), applied beside the host's own: the deploy
+   * workflow opens SSH through it for its runner while it runs.
+   */
+  readonly deployRunnerFirewallId: pulumi.Input<number>;
   /** Size of the persistent volume for tenant data, in GB. Default 50. Grows in place. */
   readonly dataVolumeGb?: number;
   /** Stack name, for the commands refusals print. */
@@ -139,7 +144,7 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
         sshKeys: args.sshKeyIds,
         // Holds the host's private SSH key: secret in the state.
         userData: pulumi.secret(pulumi.all([this.hostKey.privateKeyPem, this.hostKey.publicKey]).apply(([privateKeyPem, publicKey]) => renderCloudInit({ privateKeyPem, publicKey }))),
-        firewallIds: [this.firewall.id.apply(Number)],
+        firewallIds: [this.firewall.id.apply(Number), args.deployRunnerFirewallId],
         publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
         keepDisk: true,
         deleteProtection: !args.releaseServer,

@@ -45,6 +45,13 @@ export const edgeNetworkName = (fleet: string) => `${fleet}--edge`;
  */
 export const certificateVolumeName = (fleet: string) => `${traefikContainerName(fleet)}-certificates`;
 
+/**
+ * The Hetzner firewall through which a deploy run opens SSH to the fleet's servers for its own length (the deploy
+ * workflow sets and clears its rules through the Hetzner API; the program applies it to every server and leaves its
+ * rules alone). "--" because no host name starts with "-": a host's own firewall is `<fleet>-<host>`.
+ */
+export const deployRunnerFirewallName = (fleet: string) => `${fleet}--deploy-runner`;
+
 /** A local server's objects on this machine's engine (the local target's hosts; see fleet/localServers.ts). */
 export const localServerObjectNames = (fleet: string, host: string) => ({
   container: `${fleet}-host-${host}`,

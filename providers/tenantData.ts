@@ -17,6 +17,11 @@ export interface TenantDataDirectoryArgs {
   movedFrom?: string;
   /** Stack name, for the commands the refusals print. */
   stack: string;
+  /**
+   * Set only by `agentpod preview --no-host-access` (a preview on a machine with no route or key to the hosts): the
+   * preview does not probe the host, and the CLI names the claims it left unchecked. Create always checks.
+   */
+  withoutHostAccess?: boolean;
 }
 
 interface DataInputs {
@@ -26,6 +31,7 @@ interface DataInputs {
   adopt: boolean;
   movedFrom: string;
   stack: string;
+  withoutHostAccess?: boolean;
 }
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // the engine's placeholder for values not known in a preview
@@ -62,7 +68,7 @@ const tenantDataProvider: pulumi.dynamic.ResourceProvider<DataInputs> = {
     const previousHost = (olds as Partial<DataInputs>).host;
     if (previousHost && previousHost !== news.host && news.movedFrom !== previousHost) {
       failures.push({ property: "host", reason: moveRefusal(news.tenant, previousHost, news.host, news.stack) });
-    } else if (!previousHost && !news.adopt && !news.movedFrom && news.shell && !JSON.stringify(news.shell).includes(UNKNOWN)) {
+    } else if (!previousHost && !news.adopt && !news.movedFrom && !news.withoutHostAccess && news.shell && !JSON.stringify(news.shell).includes(UNKNOWN)) {
       // (A replacement is checked again without its old inputs: a sanctioned move lands here with data just copied.)
       // Early warning in the preview. A host that does not answer yet (a new server) cannot hold data; create checks again.
       const probe = await runOnHost(news.shell, probeTenantDataScript(news.tenant), { timeoutMs: 30_000 });

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { deployRunnerFirewall } from "../components/deployRunnerFirewall";
 import { HetznerHost } from "../components/hetznerHost";
 import { HostBackup } from "../components/hostBackup";
 import { HostProxy } from "../components/hostProxy";
@@ -42,6 +43,8 @@ export interface FleetOutputs {
   hosts: Record<string, { ipv4?: pulumi.Output<string>; ipv6?: pulumi.Output<string>; sshHostKey?: pulumi.Output<string> }>;
   /** Per-tenant gateway tokens, as one secret. */
   gatewayTokens: pulumi.Output<Record<string, string>>;
+  /** Hetzner: the firewall the deploy workflow opens SSH through for its runner (its id, for the Hetzner API). */
+  deployRunnerFirewall?: { id: pulumi.Output<string>; name: pulumi.Output<string> };
 }
 
 export interface ProgramOptions {
@@ -66,6 +69,8 @@ export interface RunPermissions {
    * its data; with `restore` (`--restore`), missing data is restored from the latest snapshot first.
    */
   readonly rebuiltHosts?: Readonly<Record<string, { readonly tenants: readonly string[]; readonly restore: boolean }>>;
+  /** `agentpod preview --no-host-access`: this run reaches no host (the probes a preview makes on them are left out). */
+  readonly withoutHostAccess?: boolean;
 }
 
 export async function agentpodProgram(options: ProgramOptions = {}): Promise<FleetOutputs> {
@@ -226,6 +231,7 @@ function buildHetzner(fleet: FleetPlan, settings: HetznerSettings, permissions: 
     const id = createHash("sha256").update(publicKey).digest("hex").slice(0, 10);
     return new hcloud.SshKey(`admin-key-${id}`, { name: `agentpod-admin-${id}`, publicKey });
   });
+  const runnerFirewall = deployRunnerFirewall(DEFAULT_FLEET);
   const hosts = new Map<string, DockerHost>(
     fleet.hosts.map((h) => [
       h.name,
@@ -235,6 +241,7 @@ function buildHetzner(fleet: FleetPlan, settings: HetznerSettings, permissions: 
         image: settings.serverImage,
         sshKeyIds: sshKeys.map((k) => k.id),
         adminCidrs: settings.adminCidrs,
+        deployRunnerFirewallId: runnerFirewall.id.apply(Number),
         dataVolumeGb: h.dataVolumeGb,
         stack: settings.stack,
         releaseServer: (permissions.releaseServers?.includes(h.name) || permissions.retireHosts?.includes(h.name)) ?? false,
@@ -243,7 +250,7 @@ function buildHetzner(fleet: FleetPlan, settings: HetznerSettings, permissions: 
     ]),
   );
   const cloudflareDnsToken = secretSetting("cloudflareDnsToken");
-  return buildTenants(
+  const outputs = buildTenants(
     fleet,
     settings,
     hosts,
@@ -253,6 +260,7 @@ function buildHetzner(fleet: FleetPlan, settings: HetznerSettings, permissions: 
     (tenant, host) =>
       new TenantDns(`${tenant.name}-dns`, { zoneId: settings.cloudflareZoneId, domain: tenant.domain, ipv4: host.ipv4!, ipv6: host.ipv6, proxied: settings.dnsProxied }),
   );
+  return { ...outputs, deployRunnerFirewall: { id: runnerFirewall.id, name: runnerFirewall.name } };
 }
 
 function buildTenants(
@@ -326,7 +334,11 @@ function buildBackups(settings: StackSettings, hosts: Map<string, DockerHost>, p
 
 function dataOptions(tenant: string, permissions: RunPermissions): TenantDataOptions {
   const movedFrom = permissions.moves?.[tenant];
-  return { ...(permissions.adopt?.includes(tenant) ? { adopt: true } : {}), ...(movedFrom ? { movedFrom } : {}) };
+  return {
+    ...(permissions.adopt?.includes(tenant) ? { adopt: true } : {}),
+    ...(movedFrom ? { movedFrom } : {}),
+    ...(permissions.withoutHostAccess ? { withoutHostAccess: true } : {}),
+  };
 }
 
 type ModelKeys = ReadonlyMap<string, { env: string; value: pulumi.Output<string> }>;

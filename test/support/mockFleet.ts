@@ -140,6 +140,14 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
   }
 }
 
+/** Hetzner firewalls have numeric ids, which servers' firewallIds hold: derive one from the name so runs agree. */
+function mockId(args: pulumi.runtime.MockResourceArgs): string {
+  if (args.type !== "hcloud:index/firewall:Firewall") return `${args.name}-id`;
+  let hash = 7;
+  for (const c of args.name) hash = (hash * 31 + c.charCodeAt(0)) % 1_000_000;
+  return String(1_000_000 + hash);
+}
+
 /** Runs the program once. Config, mocks and the registration spy are reset per run. */
 export async function runFleet(options: RunOptions): Promise<FleetRun> {
   const projectDir = mkdtempSync(path.join(tmpdir(), "agentpod-mock-"));
@@ -198,7 +206,7 @@ export async function runMocked(
           declared: {},
           options: {},
         });
-        return { id: `${args.name}-id`, state };
+        return { id: mockId(args), state };
       },
       call: (args) => args.inputs,
     },
