@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { FOREIGN_DATA_EXIT, ensureTenantDataScript, probeTenantDataScript, tenantDataDir } from "../fleet/hostScripts";
-import { formatBytes } from "../fleet/units";
+import { DISK_SHRINK_EXIT, DISK_TOO_SMALL_EXIT, FOREIGN_DATA_EXIT, ensureTenantDataScript, probeTenantDataScript, tenantDataDir } from "../fleet/hostScripts";
+import { formatBytes, formatMemory } from "../fleet/units";
 import { describeShell, runOnHost, type HostShell } from "./hostShell";
 
 export interface TenantDataDirectoryArgs {
@@ -17,6 +17,12 @@ export interface TenantDataDirectoryArgs {
   movedFrom?: string;
   /** Stack name, for the commands the refusals print. */
   stack: string;
+  /** Size of the tenant's disk in bytes (its plan's `disk`): grows in place, never shrinks. */
+  diskBytes: number;
+  /** The tenant's gateway container: converting a plain data directory into a disk stops and starts it. */
+  container: string;
+  /** The tenant's plan, for the refusal of a shrink. */
+  planName: string;
 }
 
 interface DataInputs {
@@ -26,6 +32,9 @@ interface DataInputs {
   adopt: boolean;
   movedFrom: string;
   stack: string;
+  diskBytes: number;
+  container: string;
+  planName: string;
 }
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // the engine's placeholder for values not known in a preview
@@ -37,6 +46,18 @@ function moveRefusal(tenant: string, from: string, to: string, stack: string): s
     `copies its data to ${to} and applies the change.`
   );
 }
+
+/** A disk never shrinks (ext4 cannot shrink online, and the data may not fit): say what to do instead. */
+function shrinkRefusal(tenant: string, fromBytes: number, toBytes: number, planName: string): string {
+  return (
+    `the disk of tenant ${tenant} is ${formatMemory(fromBytes)} and plan ${planName} now gives it ${formatMemory(toBytes)}: a tenant's disk grows ` +
+    `in place but never shrinks. Keep plans.${planName}.disk at ${formatMemory(fromBytes)} or more, or give ${tenant} a plan with a disk that large ` +
+    `(\`agentpod tenant set-plan ${tenant} <plan>\`).`
+  );
+}
+
+/** Older state has no disk size: such a tenant's data is a plain directory, converted into a disk at its next update. */
+const diskOf = (inputs: Partial<DataInputs>) => (typeof inputs.diskBytes === "number" ? inputs.diskBytes : 0);
 
 function foreignDataRefusal(inputs: DataInputs, detail: string): string {
   return (
@@ -54,12 +75,18 @@ function foreignDataRefusal(inputs: DataInputs, detail: string): string {
  *   always at create), unless adopted explicitly.
  * - A change of host is refused unless `agentpod tenant move` has just carried the data: a hand edit of `host:`
  *   would otherwise give the customer an empty gateway.
+ * - The directory is the tenant's own filesystem of its plan's disk size (fleet/hostLayout.ts): a larger disk grows it
+ *   in place, the gateway running; a smaller one is refused at preview; data from before disks is converted.
  * - Delete keeps the directory: a removed tenant's data is retained until `agentpod tenant purge`.
  */
 const tenantDataProvider: pulumi.dynamic.ResourceProvider<DataInputs> = {
   async check(olds, news) {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const previousHost = (olds as Partial<DataInputs>).host;
+    const previousDisk = diskOf(olds as Partial<DataInputs>);
+    if (previousHost === news.host && news.diskBytes < previousDisk) {
+      failures.push({ property: "diskBytes", reason: shrinkRefusal(news.tenant, previousDisk, news.diskBytes, news.planName) });
+    }
     if (previousHost && previousHost !== news.host && news.movedFrom !== previousHost) {
       failures.push({ property: "host", reason: moveRefusal(news.tenant, previousHost, news.host, news.stack) });
     } else if (!previousHost && !news.adopt && !news.movedFrom && news.shell && !JSON.stringify(news.shell).includes(UNKNOWN)) {
@@ -72,24 +99,34 @@ const tenantDataProvider: pulumi.dynamic.ResourceProvider<DataInputs> = {
     return { inputs: news, failures };
   },
   async create(inputs) {
-    const claim = inputs.adopt || inputs.movedFrom ? "adopt" : "refuse";
-    const result = await runOnHost(inputs.shell, ensureTenantDataScript(inputs.tenant, claim), { timeoutMs: 60_000 });
-    if (result.code === FOREIGN_DATA_EXIT) throw new Error(foreignDataRefusal(inputs, result.stderr.trim()));
-    if (result.code !== 0) throw new Error(`could not prepare ${tenantDataDir(inputs.tenant)} on ${describeShell(inputs.shell)}: ${result.stderr.trim()}`);
+    await ensureData(inputs, inputs.adopt || inputs.movedFrom ? "adopt" : "refuse");
     return { id: `${inputs.host}/${inputs.tenant}`, outs: inputs };
   },
   async diff(_id, olds, news) {
-    // Only identity matters. The shell (a new server's address) and the one-run flags change nothing on the host.
+    // Identity, and the disk's size. The shell (a new server's address) and the one-run flags change nothing on the host.
     const replaces = (["tenant", "host"] as const).filter((key) => olds[key] !== news[key]);
-    return { changes: replaces.length > 0 || JSON.stringify(olds.shell) !== JSON.stringify(news.shell), replaces };
+    const changes = replaces.length > 0 || diskOf(olds) !== news.diskBytes || JSON.stringify(olds.shell) !== JSON.stringify(news.shell);
+    return { changes, replaces };
   },
-  async update(_id, _olds, news) {
+  async update(_id, olds, news) {
+    // The stack owns this data: grow its disk (or convert a plain directory from before disks) in place.
+    if (diskOf(olds) !== news.diskBytes) await ensureData(news, "adopt");
     return { outs: news };
   },
   async delete() {
     // Retained: purge is explicit (agentpod tenant purge).
   },
 };
+
+async function ensureData(inputs: DataInputs, claim: "adopt" | "refuse"): Promise<void> {
+  // Converting a plain directory copies the tenant's data: allow for a large one.
+  const result = await runOnHost(inputs.shell, ensureTenantDataScript(inputs.tenant, claim, { bytes: inputs.diskBytes, container: inputs.container }), { timeoutMs: 30 * 60_000 });
+  const detail = result.stderr.trim();
+  if (result.code === FOREIGN_DATA_EXIT) throw new Error(foreignDataRefusal(inputs, detail));
+  if (result.code === DISK_SHRINK_EXIT) throw new Error(`${detail}: give ${inputs.tenant} a plan whose disk is at least that large (plans.${inputs.planName}.disk); nothing was changed`);
+  if (result.code === DISK_TOO_SMALL_EXIT) throw new Error(`${detail} (plans.${inputs.planName}.disk); the data stays where it was and the gateway runs on it`);
+  if (result.code !== 0) throw new Error(`could not prepare ${tenantDataDir(inputs.tenant)} on ${describeShell(inputs.shell)}: ${detail}`);
+}
 
 export class TenantDataDirectory extends pulumi.dynamic.Resource {
   constructor(name: string, args: TenantDataDirectoryArgs, opts?: pulumi.CustomResourceOptions) {
