@@ -36,8 +36,6 @@ export interface TenantDataOptions {
   readonly diskBytes: number;
   /** The tenant's gateway container (fleet/naming.ts). */
   readonly container: string;
-  /** The tenant's plan name, for messages. */
-  readonly planName: string;
   /** Take over a data directory that exists on the host although this stack does not own it. */
   readonly adopt?: boolean;
   /** The host the data was just copied from by `agentpod tenant move`. */

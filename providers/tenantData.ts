@@ -21,8 +21,6 @@ export interface TenantDataDirectoryArgs {
   diskBytes: number;
   /** The tenant's gateway container: converting a plain data directory into a disk stops and starts it. */
   container: string;
-  /** The tenant's plan, for the refusal of a shrink. */
-  planName: string;
 }
 
 interface DataInputs {
@@ -34,7 +32,6 @@ interface DataInputs {
   stack: string;
   diskBytes: number;
   container: string;
-  planName: string;
 }
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // the engine's placeholder for values not known in a preview
@@ -48,11 +45,11 @@ function moveRefusal(tenant: string, from: string, to: string, stack: string): s
 }
 
 /** A disk never shrinks (ext4 cannot shrink online, and the data may not fit): say what to do instead. */
-function shrinkRefusal(tenant: string, fromBytes: number, toBytes: number, planName: string): string {
+function shrinkRefusal(tenant: string, fromBytes: number, toBytes: number): string {
   return (
-    `the disk of tenant ${tenant} is ${formatMemory(fromBytes)} and plan ${planName} now gives it ${formatMemory(toBytes)}: a tenant's disk grows ` +
-    `in place but never shrinks. Keep plans.${planName}.disk at ${formatMemory(fromBytes)} or more, or give ${tenant} a plan with a disk that large ` +
-    `(\`agentpod tenant set-plan ${tenant} <plan>\`).`
+    `the disk of tenant ${tenant} is ${formatMemory(fromBytes)} and its plan now gives it ${formatMemory(toBytes)}: a tenant's disk grows ` +
+    `in place but never shrinks. Keep the \`disk\` of its plan (tenants.yaml plans.<plan>.disk) at ${formatMemory(fromBytes)} or more, or give ` +
+    `${tenant} a plan with a disk that large (\`agentpod tenant set-plan ${tenant} <plan>\`).`
   );
 }
 
@@ -85,7 +82,7 @@ const tenantDataProvider: pulumi.dynamic.ResourceProvider<DataInputs> = {
     const previousHost = (olds as Partial<DataInputs>).host;
     const previousDisk = diskOf(olds as Partial<DataInputs>);
     if (previousHost === news.host && news.diskBytes < previousDisk) {
-      failures.push({ property: "diskBytes", reason: shrinkRefusal(news.tenant, previousDisk, news.diskBytes, news.planName) });
+      failures.push({ property: "diskBytes", reason: shrinkRefusal(news.tenant, previousDisk, news.diskBytes) });
     }
     if (previousHost && previousHost !== news.host && news.movedFrom !== previousHost) {
       failures.push({ property: "host", reason: moveRefusal(news.tenant, previousHost, news.host, news.stack) });
@@ -123,8 +120,8 @@ async function ensureData(inputs: DataInputs, claim: "adopt" | "refuse"): Promis
   const result = await runOnHost(inputs.shell, ensureTenantDataScript(inputs.tenant, claim, { bytes: inputs.diskBytes, container: inputs.container }), { timeoutMs: 30 * 60_000 });
   const detail = result.stderr.trim();
   if (result.code === FOREIGN_DATA_EXIT) throw new Error(foreignDataRefusal(inputs, detail));
-  if (result.code === DISK_SHRINK_EXIT) throw new Error(`${detail}: give ${inputs.tenant} a plan whose disk is at least that large (plans.${inputs.planName}.disk); nothing was changed`);
-  if (result.code === DISK_TOO_SMALL_EXIT) throw new Error(`${detail} (plans.${inputs.planName}.disk); the data stays where it was and the gateway runs on it`);
+  if (result.code === DISK_SHRINK_EXIT) throw new Error(`${detail}: give ${inputs.tenant} a plan whose disk is at least that large (plans.<plan>.disk); nothing was changed`);
+  if (result.code === DISK_TOO_SMALL_EXIT) throw new Error(`${detail}: give its plan a larger disk (plans.<plan>.disk); the data stays where it was and the gateway runs on it`);
   if (result.code !== 0) throw new Error(`could not prepare ${tenantDataDir(inputs.tenant)} on ${describeShell(inputs.shell)}: ${detail}`);
 }
 

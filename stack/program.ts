@@ -330,7 +330,6 @@ function dataOptions(tenant: TenantPlan, settings: StackSettings, permissions: R
   return {
     diskBytes: tenant.plan.diskBytes,
     container,
-    planName: tenant.planName,
     ...(permissions.adopt?.includes(tenant.name) ? { adopt: true } : {}),
     ...(movedFrom ? { movedFrom } : {}),
   };

@@ -101,7 +101,7 @@ describe("disk quota per tenant on the real engine", () => {
     fleet.writeTenants(tenantsWithDisk("512Mi"));
     const refused = fleet.agentpod(["up", "--yes"], { allowFailure: true });
     expect(refused.status).not.toBe(0);
-    expect(refused.stdout + refused.stderr).toContain("the disk of tenant ant is 1Gi and plan small now gives it 512Mi: a tenant's disk grows in place but never shrinks");
+    expect(refused.stdout + refused.stderr).toContain("the disk of tenant ant is 1Gi and its plan now gives it 512Mi: a tenant's disk grows in place but never shrinks");
     expect(identity("ant")).toBe(before);
     expect(Math.abs(roomOf("ant") - roomBefore)).toBeLessThan(8 * MiB);
     fleet.writeTenants(tenantsWithDisk("1Gi"));

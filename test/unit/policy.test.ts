@@ -139,7 +139,7 @@ function tenantGateway(provider: docker.Provider, tenant: string, overrides: Par
 /** A TenantDataDirectory look-alike: same type token and inputs, a provider that does nothing. */
 class DataDirectory extends pulumi.dynamic.Resource {
   constructor(name: string, args: { tenant: string; diskBytes: unknown }) {
-    const inputs = { host: "local-a", shell: { kind: "docker-exec", engine: "unix:///var/run/docker.sock", container: "none" }, adopt: false, movedFrom: "", stack: "local", container: `agentpod-${args.tenant}`, planName: "basic", ...args };
+    const inputs = { host: "local-a", shell: { kind: "docker-exec", engine: "unix:///var/run/docker.sock", container: "none" }, adopt: false, movedFrom: "", stack: "local", container: `agentpod-${args.tenant}`, ...args };
     super({ async create(inputs: any) { return { id: "data", outs: inputs }; } }, name, inputs, {}, "agentpod", "TenantDataDirectory");
   }
 }
