@@ -22,7 +22,6 @@ export function parseDisk(text: string): number | undefined {
 
 /** Formats bytes the way tenants.yaml writes them, for error messages ("2Gi", "1536Mi"). */
 export function formatMemory(bytes: number): string {
-  if (bytes >= 1024 * GiB && bytes % (1024 * GiB) === 0) return `${bytes / (1024 * GiB)}Ti`;
   if (bytes % GiB === 0) return `${bytes / GiB}Gi`;
   return `${Math.round(bytes / MiB)}Mi`;
 }
