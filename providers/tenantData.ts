@@ -21,6 +21,8 @@ export interface TenantDataDirectoryArgs {
   diskBytes: number;
   /** The tenant's gateway container: converting a plain data directory into a disk stops and starts it. */
   container: string;
+  /** The host's server: a new one (host replace) has its disks checked, and data restored there converted. */
+  serverId: pulumi.Input<string>;
 }
 
 interface DataInputs {
@@ -32,6 +34,7 @@ interface DataInputs {
   stack: string;
   diskBytes: number;
   container: string;
+  serverId: string;
 }
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // the engine's placeholder for values not known in a preview
@@ -100,14 +103,15 @@ const tenantDataProvider: pulumi.dynamic.ResourceProvider<DataInputs> = {
     return { id: `${inputs.host}/${inputs.tenant}`, outs: inputs };
   },
   async diff(_id, olds, news) {
-    // Identity, and the disk's size. The shell (a new server's address) and the one-run flags change nothing on the host.
+    // Identity replaces; the disk's size and a new server update. The one-run flags change nothing on the host.
     const replaces = (["tenant", "host"] as const).filter((key) => olds[key] !== news[key]);
-    const changes = replaces.length > 0 || diskOf(olds) !== news.diskBytes || JSON.stringify(olds.shell) !== JSON.stringify(news.shell);
-    return { changes, replaces };
+    const updates = diskOf(olds) !== news.diskBytes || olds.serverId !== news.serverId || JSON.stringify(olds.shell) !== JSON.stringify(news.shell);
+    return { changes: replaces.length > 0 || updates, replaces };
   },
-  async update(_id, olds, news) {
-    // The stack owns this data: grow its disk (or convert a plain directory from before disks) in place.
-    if (diskOf(olds) !== news.diskBytes) await ensureData(news, "adopt");
+  async update(_id, _olds, news) {
+    // The stack owns this data: grow its disk, mount it on a new server, or convert a plain directory (data from
+    // before disks, or restored by a replaced server's backup gate) into its disk. Idempotent.
+    await ensureData(news, "adopt");
     return { outs: news };
   },
   async delete() {
