@@ -89,7 +89,9 @@ export function ensureTenantDataScript(tenant: string, existing: "refuse" | "ado
     "  restart",
     "fi",
     `if [ ! -d ${data} ]; then mkdir ${data}.new; chown 1000:1000 ${data}.new; chmod 700 ${data}.new; mv ${data}.new ${data}; fi`,
+    // The link is the gateway's too: the data path looks the same as a directory of its own (owner, `stat`).
     `[ -L ${link} ] || ln -s ${tenantDataLinkTarget(tenant)} ${link}`,
+    `chown -h 1000:1000 ${link}`,
   ].join("\n");
 }
 

@@ -512,6 +512,7 @@ describe("host scripts, run for real on a temporary data volume", () => {
     const first = run(root, ensureTenantDataScript("acme", "refuse", disk(512 * MiB)));
     expect(first.code, first.err).toBe(0);
     expect(readlinkSync(dir)).toBe("../volumes/acme/data");
+    expect([lstatSync(dir).uid, lstatSync(dir).gid]).toEqual([1000, 1000]);
     expect(mountedAt(path.join(root, "volumes", "acme"))).toBe(true);
     // The image is twice the disk (the headroom it grows in) and sparse: it takes what is written.
     expect(statSync(path.join(root, "disks", "acme.ext4")).size).toBe(1024 * MiB);
