@@ -32,7 +32,7 @@ const server = `${FLEET}-host-${HOST}`;
 const identity = (tenant: string) => fleet.docker(HOST, ["inspect", gatewayOf(tenant), "--format", "{{.Id}} {{.State.StartedAt}}"]);
 /** Runs a shell command in the tenant's gateway container, as the gateway's user; never throws. */
 const inTenant = (tenant: string, script: string) => {
-  const out = docker(["--host", fleet.engine(HOST), "exec", gatewayOf(tenant), "sh", "-c", `${script} 2>&1; echo "exit=$?"`], { allowFailure: true });
+  const out = docker(["--host", fleet.engine(HOST), "exec", gatewayOf(tenant), "sh", "-c", `{ ${script}; } 2>&1; echo "exit=$?"`], { allowFailure: true });
   return { ok: out.trimEnd().endsWith("exit=0"), out };
 };
 /** Bytes free for the gateway in its data directory. */
@@ -59,8 +59,9 @@ describe("disk quota per tenant on the real engine", () => {
     for (const tenant of ["ant", "bee"]) {
       expect(onServer(`readlink /mnt/agentpod/tenants/${tenant}`)).toBe(`../volumes/${tenant}/data`);
       expect(onServer(`mountpoint /mnt/agentpod/volumes/${tenant}`)).toContain("is a mountpoint");
+      // The disk less ext4's metadata and the gateway's own state (about 50 MB once it has started).
       const room = roomOf(tenant);
-      expect(room).toBeGreaterThan(400 * MiB);
+      expect(room).toBeGreaterThan(300 * MiB);
       expect(room).toBeLessThanOrEqual(512 * MiB);
     }
     // Control: the server's data volume itself has far more room than one disk.
@@ -68,7 +69,7 @@ describe("disk quota per tenant on the real engine", () => {
   });
 
   test("writing past its disk fails with 'No space left on device' in the tenant's own container; the other tenant and the host keep writing", async () => {
-    const below = inTenant("ant", `head -c ${300 * MiB} /dev/zero > ${GATEWAY_STATE_DIR}/below && sync`);
+    const below = inTenant("ant", `head -c ${250 * MiB} /dev/zero > ${GATEWAY_STATE_DIR}/below && sync`);
     expect(below.ok, below.out).toBe(true); // positive control: a write within the quota succeeds
     const past = inTenant("ant", `head -c ${400 * MiB} /dev/zero > ${GATEWAY_STATE_DIR}/past`);
     expect(past.ok).toBe(false);
@@ -102,9 +103,10 @@ describe("disk quota per tenant on the real engine", () => {
     const refused = fleet.agentpod(["up", "--yes"], { allowFailure: true });
     expect(refused.status).not.toBe(0);
     const said = refused.stdout + refused.stderr;
-    expect(said).toContain("the disk of tenant ant is 1Gi and its plan now gives it 512Mi");
+    // The engine stops at the first tenant it refuses (ant or bee: both had their disk grown).
+    expect(said).toMatch(/the disk of tenant (ant|bee) is 1Gi and its plan now gives it 512Mi/);
     expect(said).toContain("never shrinks");
-    expect(said).toContain("agentpod tenant set-plan ant <plan>");
+    expect(said).toMatch(/agentpod tenant set-plan (ant|bee) <plan>/);
     expect(identity("ant")).toBe(before);
     expect(Math.abs(roomOf("ant") - roomBefore)).toBeLessThan(8 * MiB);
     fleet.writeTenants(tenantsWithDisk("1Gi"));
