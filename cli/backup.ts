@@ -4,6 +4,7 @@
  * schedule does: the same restic, the same repository, the same lock.
  */
 import { BACKUP_SCRIPT_PATH, REPOSITORY_EXIT } from "../fleet/backup";
+import { tenantVolumeDir } from "../fleet/hostLayout";
 import { backupContainerName, dockerNames } from "../fleet/naming";
 import { CommandError, formatTable, parseCommand, runCommand, type Handler } from "./shared";
 import { dockerAt, engineAnswers, hostEndpoint, openStackContext, type StackContext } from "./stackContext";
@@ -137,6 +138,9 @@ async function waitHealthy(endpoint: string, container: string, timeoutMs: numbe
   return state;
 }
 
+/** Where the backup script's swap keeps a tenant's previous data (fleet/backup.ts): on its disk, or beside it. */
+const previousDataPlace = (tenant: string) => `${tenantVolumeDir(tenant)}/data.previous (/mnt/agentpod/tenants/.previous-${tenant} for data without a disk)`;
+
 async function restore(args: string[]): Promise<number> {
   const parsed = parseCommand(args, { ...COMMON, snapshot: { type: "string" } }, USAGE.restore, { names: ["tenant"] });
   if (!parsed) return 0;
@@ -174,10 +178,10 @@ async function restore(args: string[]): Promise<number> {
     return 0;
   }
   const start = await dockerAt(endpoint, ["start", container], 60_000);
-  if (start.code !== 0) throw new CommandError(`could not start ${container}: ${start.stderr.trim()} (the previous data is kept in /mnt/agentpod/tenants/.previous-${tenant})`);
+  if (start.code !== 0) throw new CommandError(`could not start ${container}: ${start.stderr.trim()} (the previous data is kept in ${previousDataPlace(tenant)})`);
   const state = await waitHealthy(endpoint, container, 180_000);
   if (state !== "running healthy") {
-    throw new CommandError(`${tenant}'s gateway did not become healthy after the restore (${state || "no state"}); the previous data is kept in /mnt/agentpod/tenants/.previous-${tenant} on host ${host}`);
+    throw new CommandError(`${tenant}'s gateway did not become healthy after the restore (${state || "no state"}); the previous data is kept in ${previousDataPlace(tenant)} on host ${host}`);
   }
   await backupScript(context, host, ["drop-previous", tenant], 10 * 60_000);
   console.log(`agentpod: ${tenant} restored from snapshot ${snapshot} on host ${host} and healthy again in ${((Date.now() - started) / 1000).toFixed(1)} s`);

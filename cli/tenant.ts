@@ -88,7 +88,8 @@ ${AFTER_EDIT}`,
   "set-plan": `agentpod tenant set-plan <name> <plan> [--file F]
 
 Sets a tenant's plan. When applied, a memory or pids change updates the limits in place; a CPU change recreates
-the container. The data volume is kept either way.
+the container; a larger disk grows the tenant's filesystem in place (a smaller one is refused). The data is kept
+either way.
 ${FILE_HELP}
 
 ${AFTER_EDIT}`,

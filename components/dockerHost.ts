@@ -27,8 +27,15 @@ export interface DockerHost {
   prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions, after?: readonly pulumi.Resource[]): { path: string; ready: pulumi.Resource };
 }
 
-/** One-run permissions for a tenant's data, given by the CLI (`up --adopt`, `tenant move`). */
+/**
+ * What a tenant's data needs: its disk (size from its plan, the container a conversion stops) and the one-run
+ * permissions given by the CLI (`up --adopt`, `tenant move`).
+ */
 export interface TenantDataOptions {
+  /** Size of the tenant's disk in bytes: its plan's `disk`. */
+  readonly diskBytes: number;
+  /** The tenant's gateway container (fleet/naming.ts). */
+  readonly container: string;
   /** Take over a data directory that exists on the host although this stack does not own it. */
   readonly adopt?: boolean;
   /** The host the data was just copied from by `agentpod tenant move`. */

@@ -109,7 +109,7 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
   prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions, after: readonly pulumi.Resource[] = []) {
     const ready = new TenantDataDirectory(
       `${tenant}-data-dir`,
-      { tenant, host: this.hostName, shell: this.shell, stack: this.stack, ...options },
+      { tenant, host: this.hostName, shell: this.shell, serverId: this.serverId, stack: this.stack, ...options },
       { parent, dependsOn: [this.ready, ...after] },
     );
     return { path: tenantDataDir(tenant), ready };

@@ -75,7 +75,8 @@ export class HostBackup extends pulumi.ComponentResource {
         memory: 512,
         memorySwap: 512,
         envs: pulumi.secret(envs),
-        volumes: [{ hostPath: HOST_DATA_MOUNT, containerPath: HOST_DATA_MOUNT }],
+        // rslave: tenant disks mounted after the job started (new tenants) appear in it too (fleet/tenantDisks.ts).
+        mounts: [{ type: "bind", source: HOST_DATA_MOUNT, target: HOST_DATA_MOUNT, bindOptions: { propagation: "rslave" } }],
         uploads: [{ file: BACKUP_SCRIPT_PATH, content: renderBackupScript(), executable: true }],
         labels: [
           { label: ROLE_LABEL, value: "backup" },

@@ -39,8 +39,8 @@ export interface LocalServerHostArgs {
  * A host of the local target: a server the program creates and can lose, like an hcloud server. A container on this
  * machine's engine runs the server's own Docker engine with its own disk (engine state: containers, images,
  * networks); its API is a unix socket in a root-only directory of this machine. A separately created data volume is
- * attached at /mnt/agentpod, the mount point production uses, and holds tenant data as directories exactly as on
- * Hetzner; like an hcloud volume it outlives the server (retained, protected) and is attached again to a new one.
+ * attached at /mnt/agentpod, the mount point production uses, and holds tenant data as disk images exactly as on
+ * Hetzner (loop-mounted, so the server may use loop devices); like an hcloud volume it outlives the server (retained, protected) and is attached again to a new one.
  * New servers have no images and pull them on first use, through the registry set-up starts (their Docker Hub
  * mirror), as production servers pull from ghcr.io.
  */
@@ -87,7 +87,7 @@ export class LocalServerHost extends pulumi.ComponentResource implements DockerH
   prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions, after: readonly pulumi.Resource[] = []) {
     const ready = new TenantDataDirectory(
       `${tenant}-data-dir`,
-      { tenant, host: this.hostName, shell: this.shell, stack: this.stack, ...options },
+      { tenant, host: this.hostName, shell: this.shell, serverId: this.serverId, stack: this.stack, ...options },
       { parent, dependsOn: [this.ready, ...after] },
     );
     return { path: tenantDataDir(tenant), ready };
@@ -105,6 +105,9 @@ export class LocalServerHost extends pulumi.ComponentResource implements DockerH
         // SYS_RESOURCE, which the machine's bounding set lacks, so --privileged is not possible.
         capabilities: { adds: ["ALL"], drops: ["SYS_RESOURCE"] },
         securityOpts: ["seccomp=unconfined", "apparmor=unconfined"],
+        // Loop devices for the tenants' disks (fleet/tenantDisks.ts): the control device and every loop block device.
+        // The container's /dev has no nodes for them; the disk scripts make those they use.
+        deviceCgroupRules: ["c 10:237 rwm", "b 7:* rwm"],
         tmpfs: { "/run": "rw,exec" },
         volumes: [
           { hostPath: "/sys/fs/cgroup", containerPath: "/sys/fs/cgroup" },

@@ -79,8 +79,10 @@ export function backupEnvironment(options: { endpoint: string; bucket: string; f
  *   check                     open the repository (create it only when it does not exist); exit 3 naming the setting
  *   snapshots <tenant>        the tenant's snapshots, JSON
  *   restore <tenant> <id|latest>   restore into tenants/.incoming-<tenant> (nothing live is touched)
- *   swap <tenant>             tenants/<tenant> -> tenants/.previous-<tenant>, .incoming-<tenant> -> tenants/<tenant>
- *   drop-previous <tenant>    delete tenants/.previous-<tenant> (after the gateway is healthy again)
+ *   swap <tenant>             tenants/<tenant> -> tenants/.previous-<tenant>, .incoming-<tenant> -> tenants/<tenant>;
+ *                             for a tenant with its own disk, its data/ -> data.previous/ and the restored copy into
+ *                             data/, on the disk (refused, nothing changed, when both do not fit)
+ *   drop-previous <tenant>    delete the previous data (after the gateway is healthy again)
  *   probe <tenant>            "present" or "missing": whether tenants/<tenant> exists
  *   restore-missing <tenant>  when tenants/<tenant> is missing: restore the latest snapshot into place (exit 4: none)
  * Runs and restores hold one lock per host, so the schedule and an operator never overlap.
@@ -235,15 +237,27 @@ case "$cmd" in
   swap)
     valid "$1"; t=$1; [ -d "$TENANTS/.incoming-$t" ] || { echo "nothing restored for $t" >&2; exit 1; }
     rm -rf "$TENANTS/.previous-$t"
-    if [ -e "$TENANTS/$t" ]; then mv "$TENANTS/$t" "$TENANTS/.previous-$t" || exit 1; fi
-    mv "$TENANTS/.incoming-$t" "$TENANTS/$t" ;;
+    if [ -L "$TENANTS/$t" ]; then
+      # The tenant's own disk (fleet/hostLayout.ts): the previous data stays on it beside the restored copy.
+      live=$(cd "$TENANTS/$t" && pwd -P) || { echo "the disk of $t is not mounted" >&2; exit 1; }
+      rm -rf "$live.previous" && mv "$live" "$live.previous" || exit 1
+      if ! cp -a "$TENANTS/.incoming-$t" "$live"; then
+        rm -rf "$live"; mv "$live.previous" "$live"; echo "the restored data of $t does not fit its disk beside the previous data: nothing was changed" >&2; exit 1
+      fi
+      rm -rf "$TENANTS/.incoming-$t"
+    else
+      if [ -e "$TENANTS/$t" ]; then mv "$TENANTS/$t" "$TENANTS/.previous-$t" || exit 1; fi
+      mv "$TENANTS/.incoming-$t" "$TENANTS/$t"
+    fi ;;
   drop-previous)
-    valid "$1"; rm -rf "$TENANTS/.previous-$1" ;;
+    valid "$1"; rm -rf "$TENANTS/.previous-$1"
+    if [ -L "$TENANTS/$1" ]; then live=$(cd "$TENANTS/$1" && pwd -P) && rm -rf "$live.previous"; fi ;;
   probe)
-    valid "$1"; if [ -e "$TENANTS/$1" ]; then echo present; else echo missing; fi ;;
+    valid "$1"; if [ -e "$TENANTS/$1" ] || [ -L "$TENANTS/$1" ]; then echo present; else echo missing; fi ;;
   restore-missing)
     valid "$1"; t=$1
-    if [ -e "$TENANTS/$t" ]; then echo "present"; exit 0; fi
+    # A dangling link is a disk that is not mounted: its data exists, and nothing is restored over it.
+    if [ -e "$TENANTS/$t" ] || [ -L "$TENANTS/$t" ]; then echo "present"; exit 0; fi
     count=$("$0" snapshots "$t" | jq length) || exit ${REPOSITORY_EXIT}
     [ "$count" -gt 0 ] || { echo "no snapshot of $t in $RESTIC_REPOSITORY" >&2; exit ${NO_SNAPSHOT_EXIT}; }
     "$0" restore "$t" latest >/dev/null && "$0" swap "$t" && echo "restored" ;;

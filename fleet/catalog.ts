@@ -75,14 +75,23 @@ export interface PlanSpec {
   readonly pids: number;
   /** Requests per minute the proxy lets through to the tenant, all its clients together (fleet/routes.ts). */
   readonly requestsPerMinute: number;
+  /** Size of the tenant's own filesystem on the host's data volume: its disk quota (fleet/tenantDisks.ts). */
+  readonly diskBytes: number;
 }
 
 /** Used when tenants.yaml has no `plans:` section. None is under 2 GiB: OpenClaw needs it. */
 export const BUILT_IN_PLANS: Readonly<Record<string, PlanSpec>> = {
-  basic: { cpus: 1, memoryBytes: 2 * GiB, pids: 512, requestsPerMinute: 600 },
-  pro: { cpus: 2, memoryBytes: 4 * GiB, pids: 1024, requestsPerMinute: 1200 },
-  enterprise: { cpus: 4, memoryBytes: 8 * GiB, pids: 2048, requestsPerMinute: 3000 },
+  basic: { cpus: 1, memoryBytes: 2 * GiB, pids: 512, requestsPerMinute: 600, diskBytes: 5 * GiB },
+  pro: { cpus: 2, memoryBytes: 4 * GiB, pids: 1024, requestsPerMinute: 1200, diskBytes: 10 * GiB },
+  enterprise: { cpus: 4, memoryBytes: 8 * GiB, pids: 2048, requestsPerMinute: 3000, diskBytes: 20 * GiB },
 };
+
+/** Disk of a plan that names none. An OpenClaw gateway's state is megabytes; the room is for the agent's work. */
+export const DEFAULT_DISK_BYTES = 5 * GiB;
+/** The smallest disk: an ext4 filesystem and a gateway's state need some room. */
+export const MIN_PLAN_DISK_BYTES = 512 * MiB;
+/** The largest disk a plan may give (Hetzner's largest volume is 10 TB). */
+export const MAX_PLAN_DISK_BYTES = 10 * 1024 * GiB;
 
 export const DEFAULT_PIDS = 512;
 /** Ten requests a second on average: far above one person's use of the Control UI, far below a flood. */

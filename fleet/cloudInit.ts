@@ -4,9 +4,10 @@
  * replace the server for any change; hosts are rebuilt on purpose, never by an innocent edit.
  */
 import { installFenceCommands } from "./hostFirewall";
+import { HOST_DATA_MOUNT, TENANT_DATA_ROOT } from "./hostLayout";
+import { installTenantDiskCommands } from "./tenantDisks";
 
-export const HOST_DATA_MOUNT = "/mnt/agentpod";
-export const TENANT_DATA_ROOT = `${HOST_DATA_MOUNT}/tenants`;
+export { HOST_DATA_MOUNT, TENANT_DATA_ROOT } from "./hostLayout";
 
 /** The host's pinned SSH host key pair (providers/hostSshKey.ts): the private key is a secret. */
 export interface HostKeyPair {
@@ -55,7 +56,7 @@ export function renderCloudInit(hostKey?: HostKeyPair): string {
  * The readiness gate's script, the same on every host: waits for cloud-init where there is one, makes sure the
  * persistent data volume is mounted at HOST_DATA_MOUNT (Hetzner: mounts it by its stable device id and grows its
  * filesystem to the volume's size; a local server has it attached by its engine and only checks), creates the
- * tenant data root, waits for Docker and installs the tenant fence (fleet/hostFirewall.ts).
+ * tenant data root, mounts every tenant's disk image (fleet/tenantDisks.ts), waits for Docker and installs the tenant fence (fleet/hostFirewall.ts).
  * Idempotent, so a re-run on an existing host changes nothing.
  */
 export function renderReadinessScript(volumeDevice?: string, volumeSizeGb?: number): string {
@@ -75,6 +76,8 @@ export function renderReadinessScript(volumeDevice?: string, volumeSizeGb?: numb
     `mkdir -p ${HOST_DATA_MOUNT}`,
     ...mount,
     `mkdir -p ${TENANT_DATA_ROOT}`,
+    // Before any gateway is created (a replaced server attaches the volume with its tenants' disk images on it).
+    ...installTenantDiskCommands(),
     "ready=no; for i in $(seq 1 120); do if docker info >/dev/null 2>&1; then ready=yes; break; fi; sleep 1; done",
     "[ $ready = yes ] || { echo 'docker did not answer within 120 s' >&2; exit 1; }",
     // After Docker, whose DOCKER-USER chain the fence hooks into.

@@ -75,7 +75,7 @@ export function gatewayLimits(plan: PlanSpec): { memory: number; memorySwap: num
 }
 
 /** The fields of a resolved tenant whose change reaches its running gateway (its host aside: a move). */
-export type TenantField = "cpus" | "memory" | "pids" | "requestsPerMinute" | "image" | "domain" | "modelProvider";
+export type TenantField = "cpus" | "memory" | "pids" | "requestsPerMinute" | "disk" | "image" | "domain" | "modelProvider";
 
 export interface TenantFieldInputs {
   /** The gateway container's inputs derived from the field (components/tenantGateway.ts). */
@@ -88,6 +88,8 @@ export interface TenantFieldInputs {
   readonly route?: true;
   /** A limit of the tenant's plan, rather than what the gateway runs or answers to. */
   readonly limit?: true;
+  /** Grows the tenant's own filesystem (TenantDataDirectory, fleet/tenantDisks.ts) under the running gateway. */
+  readonly dataDisk?: true;
 }
 
 export const TENANT_FIELDS: Readonly<Record<TenantField, TenantFieldInputs>> = {
@@ -95,6 +97,7 @@ export const TENANT_FIELDS: Readonly<Record<TenantField, TenantFieldInputs>> = {
   memory: { gateway: ["memory", "memorySwap"], limit: true },
   pids: { gateway: [], pidsLimit: true, limit: true },
   requestsPerMinute: { gateway: [], route: true, limit: true },
+  disk: { gateway: [], dataDisk: true, limit: true },
   image: { gateway: ["image"] },
   // The proxy's router rule (the route file) and the Control UI's allowed origin (the uploaded config).
   domain: { gateway: ["uploads"], dns: true, route: true },
@@ -118,6 +121,7 @@ export function changedTenantFields(a: TenantPlan, b: TenantPlan): TenantField[]
     memory: a.plan?.memoryBytes !== b.plan?.memoryBytes,
     pids: a.plan?.pids !== b.plan?.pids,
     requestsPerMinute: a.plan?.requestsPerMinute !== b.plan?.requestsPerMinute,
+    disk: a.plan?.diskBytes !== b.plan?.diskBytes,
     image: a.image !== b.image,
     domain: a.domain !== b.domain,
     modelProvider: a.modelProvider !== b.modelProvider,

@@ -3,9 +3,9 @@
  * derived, everything sorted by name). Components are built from this and nothing else, and tests can write it by
  * hand. Ordering by name, never by position in the file, is what makes reordering tenants.yaml a no-op.
  */
-import { BUILT_IN_PLANS, DEFAULT_PIDS, DEFAULT_REQUESTS_PER_MINUTE, MODEL_PROVIDERS, type ModelProvider, type PlanSpec } from "./catalog";
+import { BUILT_IN_PLANS, DEFAULT_DISK_BYTES, DEFAULT_PIDS, DEFAULT_REQUESTS_PER_MINUTE, MODEL_PROVIDERS, type ModelProvider, type PlanSpec } from "./catalog";
 import { DEFAULT_DATA_VOLUME_GB, DEFAULT_IMAGE, DEFAULT_MODEL_PROVIDER, DEFAULT_PLAN, type TenantsFile } from "./schema";
-import { parseMemory } from "./units";
+import { parseDisk, parseMemory } from "./units";
 
 export interface HostPlan {
   readonly name: string;
@@ -56,6 +56,7 @@ export function effectivePlans(file: Pick<TenantsFile, "plans">): Record<string,
       memoryBytes: parseMemory(plan.memory) ?? NaN,
       pids: plan.pids ?? DEFAULT_PIDS,
       requestsPerMinute: plan.requestsPerMinute ?? DEFAULT_REQUESTS_PER_MINUTE,
+      diskBytes: plan.disk === undefined ? DEFAULT_DISK_BYTES : (parseDisk(plan.disk) ?? NaN),
     };
   }
   return plans;

@@ -49,6 +49,12 @@ export const planSchema = z
       .describe(
         "Requests per minute the proxy lets through to each tenant on this plan, all its clients together (bursts of ten seconds' worth, at least 50); beyond it clients get 429. Default 600. A change rewrites the tenant's route only: nothing restarts.",
       ),
+    disk: z
+      .string({ error: 'expected a disk size such as "10Gi" or "512Mi"' })
+      .optional()
+      .describe(
+        'Disk quota of each tenant on this plan: the size of its own filesystem on the host\'s data volume ("512Mi", "10Gi", "1Ti"; at least 512Mi). Writing past it fails with "No space left on device" for that tenant only. Default 5Gi. Growing it grows the filesystem in place, nothing restarts; it never shrinks.',
+      ),
   }, { error: "expected a plan mapping such as { cpus: 1, memory: 2Gi }" })
   .describe("A resource plan: limits applied to each tenant's gateway container.");
 

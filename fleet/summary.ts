@@ -153,7 +153,7 @@ function tenantEdit(a: TenantPlan, b: TenantPlan): TenantEdit {
   } else if (keySharing) {
     // Which key it gets depends on the stack's config too (its own key wins): stated, not counted as a restart.
     effects.push("container replaced unless it has a model key of its own", "data kept");
-  } else if (effect === "update" || fields.some((f) => TENANT_FIELDS[f].route && TENANT_FIELDS[f].limit)) effects.push("limits change in place", "no restart");
+  } else if (effect === "update" || fields.some((f) => TENANT_FIELDS[f].limit)) effects.push("limits change in place", "no restart");
   else effects.push("same limits, no restart");
   return { parts, effect: effects.join(", "), restarts: effect === "replace" };
 }
@@ -167,6 +167,11 @@ function limitChanges(a: PlanSpec | undefined, b: PlanSpec | undefined): string[
   if (a?.memoryBytes !== b?.memoryBytes) out.push(`memory ${memory(a)} -> ${memory(b)}`);
   if (a?.pids !== b?.pids) out.push(`pids ${pids(a)} -> ${pids(b)}`);
   if (a?.requestsPerMinute !== b?.requestsPerMinute) out.push(`requests/min ${a?.requestsPerMinute ?? "?"} -> ${b?.requestsPerMinute ?? "?"}`);
+  if (a?.diskBytes !== b?.diskBytes) {
+    const disk = (p?: PlanSpec) => (p ? formatMemory(p.diskBytes) : "?");
+    const shrinks = a && b && b.diskBytes < a.diskBytes;
+    out.push(`disk ${disk(a)} -> ${disk(b)}${shrinks ? " (refused: a disk never shrinks)" : ""}`);
+  }
   return out;
 }
 

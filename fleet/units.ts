@@ -10,6 +10,16 @@ export function parseMemory(text: string): number | undefined {
   return Math.round(amount * (match[2] === "Gi" ? GiB : MiB));
 }
 
+const DISK_PATTERN = /^(\d+(?:\.\d+)?)(Mi|Gi|Ti)$/;
+
+/** Parses a disk size ("512Mi", "10Gi", "1Ti") into whole bytes; undefined when malformed. */
+export function parseDisk(text: string): number | undefined {
+  const match = DISK_PATTERN.exec(text.trim());
+  if (!match) return undefined;
+  const unit = match[2] === "Ti" ? 1024 * GiB : match[2] === "Gi" ? GiB : MiB;
+  return Math.round(Number(match[1]) * unit);
+}
+
 /** Formats bytes the way tenants.yaml writes them, for error messages ("2Gi", "1536Mi"). */
 export function formatMemory(bytes: number): string {
   if (bytes % GiB === 0) return `${bytes / GiB}Gi`;

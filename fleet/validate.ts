@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { capacityVerdict, formatCpus, hostRoom, usageOf } from "./capacity";
-import { GiB, HOST_RESERVED_MEMORY_BYTES, MIN_PLAN_MEMORY_BYTES, SERVER_TYPES, serverTypeOf, type PlanSpec } from "./catalog";
+import { GiB, HOST_RESERVED_MEMORY_BYTES, MAX_PLAN_DISK_BYTES, MIN_PLAN_DISK_BYTES, MIN_PLAN_MEMORY_BYTES, SERVER_TYPES, serverTypeOf, type PlanSpec } from "./catalog";
 import { didYouMean } from "./didYouMean";
 import { imagePinProblem } from "./images";
 import { TenantsFileError, type Issue } from "./issues";
@@ -24,7 +24,7 @@ import {
 } from "./schema";
 import { SECRET_ADVICE, looksLikeSecretKey, secretValueMatch } from "./secrets";
 import { TenantsSource, decodeTenantsFile } from "./source";
-import { formatMemory, parseMemory, suggestMemory } from "./units";
+import { formatMemory, parseDisk, parseMemory, suggestMemory } from "./units";
 
 export interface ValidateOptions {
   /** Name used in messages, normally the path relative to the project ("tenants.yaml"). */
@@ -185,13 +185,15 @@ function checkPlans(source: TenantsSource, data: Record<string, unknown>, defaul
     }
     const parsed = z.object(planSchema.shape).safeParse(raw);
     if (!parsed.success) continue;
+    const diskProblem = parsed.data.disk === undefined ? undefined : planDiskProblem(parsed.data.disk);
+    if (diskProblem) report(source.issueAt(["plans", name, "disk"], diskProblem));
     const bytes = parseMemory(parsed.data.memory);
     if (bytes === undefined) {
       const suggestion = suggestMemory(parsed.data.memory);
       report(source.issueAt(["plans", name, "memory"], `"${parsed.data.memory}" is not a memory quantity: write it like "2Gi" or "1536Mi"${suggestion ? ` (here: "${suggestion}")` : ""}`));
     } else if (bytes < MIN_PLAN_MEMORY_BYTES) {
       report(source.issueAt(["plans", name, "memory"], `${parsed.data.memory} is too little for an OpenClaw gateway (it idles near 1 GB): plans need at least ${formatMemory(MIN_PLAN_MEMORY_BYTES)}`));
-    } else validPlans[name] = parsed.data;
+    } else if (!diskProblem) validPlans[name] = parsed.data;
   }
   const specs = effectivePlans(rawPlans ? { plans: validPlans } : {});
   const names = rawPlans ? Object.keys(rawPlans) : Object.keys(specs);
@@ -206,6 +208,18 @@ function checkPlans(source: TenantsSource, data: Record<string, unknown>, defaul
     if (problem) report(source.issueAt(["defaults", "image"], problem));
   }
   return { specs, names, custom: rawPlans !== undefined };
+}
+
+/** What is wrong with a plan's disk size, if anything. */
+function planDiskProblem(text: string): string | undefined {
+  const bytes = parseDisk(text);
+  if (bytes === undefined) {
+    const suggestion = suggestMemory(text);
+    return `"${text}" is not a disk size: write it like "10Gi" or "512Mi"${suggestion ? ` (here: "${suggestion}")` : ""}`;
+  }
+  if (bytes < MIN_PLAN_DISK_BYTES) return `${text} is too small for a tenant's filesystem: plans need at least ${formatMemory(MIN_PLAN_DISK_BYTES)}`;
+  if (bytes > MAX_PLAN_DISK_BYTES) return `${text} is more than a host's data volume can hold: at most ${formatMemory(MAX_PLAN_DISK_BYTES)}`;
+  return undefined;
 }
 
 /** Hosts: unique names, known server types, and at least one when there are tenants. */

@@ -17,6 +17,7 @@ export const CONTAINER = "docker:index/container:Container";
 export const VOLUME = "docker:index/volume:Volume";
 export const FIREWALL = "hcloud:index/firewall:Firewall";
 export const PIDS_LIMIT = "pulumi-nodejs:dynamic/agentpod:ContainerPidsLimit";
+export const TENANT_DATA = "pulumi-nodejs:dynamic/agentpod:TenantDataDirectory";
 /** Label every tenant resource carries (container, network, data volume); the components' own, from fleet/naming.ts. */
 export { TENANT_LABEL };
 
@@ -117,6 +118,37 @@ export const tenantGatewayPidsLimit: StackValidationPolicy = {
         reportViolation(
           `Tenant gateway container ${name} has a pids limit of ${limitValues.map((v) => (v.known ? JSON.stringify(v.value) : "?")).join(", ")}: ` +
             "set `limit` to a positive whole number (the plan's `pids`, see fleet/catalog.ts).",
+          container.urn,
+        );
+      }
+    }
+  },
+};
+
+export const tenantGatewayDiskQuota: StackValidationPolicy = {
+  name: "tenant-gateway-disk-quota",
+  description:
+    "Every tenant gateway container has a disk quota: its tenant's data directory (TenantDataDirectory) is a filesystem of its own with a positive size " +
+    "(the plan's `disk`), so one tenant cannot fill the host's data volume.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateStack: (args, reportViolation) => {
+    const dataDirectories = args.resources.filter((r) => r.type === TENANT_DATA);
+    for (const container of args.resources.filter((r) => isTenantContainer(r.type, r.props))) {
+      const tenant = labelValue(container.props.labels, TENANT_LABEL)!;
+      const name = dockerName(container.props, container.name);
+      const own = dataDirectories.filter((d) => readKnown(() => d.props.tenant).known && d.props.tenant === tenant);
+      const sizes = own.map((d) => readKnown(() => d.props.diskBytes));
+      if (own.length === 0) {
+        reportViolation(
+          `Tenant gateway container ${name} has no disk quota: no TenantDataDirectory for tenant ${tenant}. Its data must live on a disk of its own ` +
+            "(providers/tenantData.ts, through the host's prepareTenantData with `diskBytes: plan.diskBytes`), or it can fill the host's data volume.",
+          container.urn,
+        );
+      } else if (!sizes.some((v) => !v.known || (typeof v.value === "number" && Number.isInteger(v.value) && v.value > 0))) {
+        reportViolation(
+          `Tenant gateway container ${name} has a disk quota of ${sizes.map((v) => (v.known ? JSON.stringify(v.value) : "?")).join(", ")} bytes: ` +
+            "set `diskBytes` of its TenantDataDirectory to the plan's disk, a positive whole number of bytes (fleet/catalog.ts).",
           container.urn,
         );
       }
@@ -288,4 +320,4 @@ export const noDockerApiInContainers: ResourceValidationPolicy = {
   },
 };
 
-export const policies = [tenantGatewayHardened, tenantGatewayPidsLimit, tenantDataVolumeKept, noPublicSsh, traefikDashboardNotExposed, noDockerApiInContainers];
+export const policies = [tenantGatewayHardened, tenantGatewayPidsLimit, tenantGatewayDiskQuota, tenantDataVolumeKept, noPublicSsh, traefikDashboardNotExposed, noDockerApiInContainers];

@@ -24,7 +24,7 @@ import { NAMESPACE, SettingsError, type HetznerSettings, type LocalSettings, typ
 import type { TlsMode } from "../fleet/traefik";
 import { hostAddresses } from "../fleet/localServers";
 import { loadFleet } from "../fleet/validate";
-import { DEFAULT_FLEET } from "../fleet/naming";
+import { DEFAULT_FLEET, dockerNames } from "../fleet/naming";
 import { BackupKey } from "../providers/backupKey";
 import { homedir } from "node:os";
 import { readStackSettings, secretSetting } from "./config";
@@ -291,7 +291,7 @@ function buildTenants(
       proxy: proxies.get(tenant.host)!.tenantProxy,
       ...optional("modelKey", keys.get(tenant.name)),
       ...optional("tokenRotation", Object.hasOwn(settings.tokenRotations, tenant.name) ? settings.tokenRotations[tenant.name] : undefined),
-      prepareData: (name, parent) => host.prepareTenantData(name, parent, dataOptions(tenant.name, permissions), [backups.get(tenant.host)!.gate]),
+      prepareData: (name, parent) => host.prepareTenantData(name, parent, dataOptions(tenant, settings, permissions), [backups.get(tenant.host)!.gate]),
     });
     createDns?.(tenant, host);
     tenants[tenant.name] = { url: gateway.url, host: tenant.host, plan: tenant.planName, healthUrl: `${gateway.url}/healthz` };
@@ -332,10 +332,13 @@ function buildBackups(settings: StackSettings, hosts: Map<string, DockerHost>, p
   );
 }
 
-function dataOptions(tenant: string, permissions: RunPermissions): TenantDataOptions {
-  const movedFrom = permissions.moves?.[tenant];
+function dataOptions(tenant: TenantPlan, settings: StackSettings, permissions: RunPermissions): TenantDataOptions {
+  const movedFrom = permissions.moves?.[tenant.name];
+  const container = dockerNames(tenant.name, settings.target === "local" ? settings.fleet : DEFAULT_FLEET).container;
   return {
-    ...(permissions.adopt?.includes(tenant) ? { adopt: true } : {}),
+    diskBytes: tenant.plan.diskBytes,
+    container,
+    ...(permissions.adopt?.includes(tenant.name) ? { adopt: true } : {}),
     ...(movedFrom ? { movedFrom } : {}),
     ...(permissions.withoutHostAccess ? { withoutHostAccess: true } : {}),
   };

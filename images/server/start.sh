@@ -5,6 +5,9 @@
 set -eu
 mkdir -p /agentpod/api /mnt/agentpod
 rm -f /agentpod/api/docker.sock /var/run/docker.pid /var/run/docker/containerd/containerd.pid
+# The tenants' disks (installed by the readiness gate, fleet/tenantDisks.ts) are mounted before the engine restarts
+# the gateways: a gateway whose disk did not mount fails to start instead of starting on an empty directory.
+[ ! -x /usr/local/sbin/agentpod-tenant-disks ] || /usr/local/sbin/agentpod-tenant-disks || echo "agentpod-server: a tenant disk did not mount" >&2
 # iptables rules live in the server's network namespace, which a restart makes anew: once the engine answers, the
 # tenant fence that the readiness gate installed (fleet/hostFirewall.ts) is applied again.
 ( for i in $(seq 1 120); do

@@ -144,9 +144,10 @@ describe("backup job in production (under mocks)", () => {
         networkMode: "host",
         capabilities: { drops: ["ALL"], adds: ["CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "SETUID", "SETGID"] },
         securityOpts: ["no-new-privileges:true"],
-        volumes: [{ hostPath: "/mnt/agentpod", containerPath: "/mnt/agentpod" }],
+        // rslave: the disks of tenants added after the job started appear in it too.
+        mounts: [{ type: "bind", source: "/mnt/agentpod", target: "/mnt/agentpod", bindOptions: { propagation: "rslave" } }],
       });
-      expect(JSON.stringify(job.inputs.volumes)).not.toContain("docker.sock");
+      expect(JSON.stringify(job.inputs.mounts)).not.toContain("docker.sock");
       // The environment (keys and fleet key among it) is one secret: nothing of it is readable in the state.
       expect(job.inputs.envs?.[SECRET_SIG]).toBeDefined();
       expect(job.inputs.envs.value.join("\n")).toContain("RESTIC_REPOSITORY=s3:https://hel1.your-objectstorage.com/agentpod-backups/agentpod");

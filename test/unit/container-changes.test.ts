@@ -71,6 +71,7 @@ const CHANGES: Array<{ kind: string; edit: (yaml: string) => string; tenants: st
   { kind: "a plan's CPUs", edit: (y) => y.replace("pro: { cpus: 2, memory: 4Gi, pids: 1024 }", "pro: { cpus: 3, memory: 4Gi, pids: 1024 }"), tenants: ["bar"] },
   { kind: "a plan's memory", edit: (y) => y.replace("basic: { cpus: 1, memory: 2Gi }", "basic: { cpus: 1, memory: 3Gi }"), tenants: ["foo", "qux"] },
   { kind: "a plan's pids", edit: (y) => y.replace("pro: { cpus: 2, memory: 4Gi, pids: 1024 }", "pro: { cpus: 2, memory: 4Gi, pids: 2048 }"), tenants: ["bar"] },
+  { kind: "a plan's disk", edit: (y) => y.replace("basic: { cpus: 1, memory: 2Gi }", "basic: { cpus: 1, memory: 2Gi, disk: 8Gi }"), tenants: ["foo", "qux"] },
   { kind: "another plan", edit: (y) => y.replace("{ name: foo, host: fsn1-a, plan: basic }", "{ name: foo, host: fsn1-a, plan: pro }"), tenants: ["foo"] },
   { kind: "another plan with the same limits", edit: (y) => y.replace("{ name: qux, host: fsn1-b, plan: basic }", "{ name: qux, host: fsn1-b, plan: same }"), tenants: [] },
   { kind: "the default image", edit: (y) => y.replace("image: ghcr.io/openclaw/openclaw:2026.9.6", "image: ghcr.io/openclaw/openclaw:2026.9.7"), tenants: ["bar", "foo", "qux"] },
@@ -110,9 +111,11 @@ describe("the summary says what the program does to each container", () => {
     for (const tenant of ["bar", "foo", "qux"]) {
       const gatewayInputs = diff.changed[`${tenant}-gateway`] ?? [];
       const pidsInputs = diff.changed[`${tenant}-pids`] ?? [];
-      // What the provider does, from the inputs that change (the facts checked against its schema above).
+      const dataInputs = diff.changed[`${tenant}-data-dir`] ?? [];
+      // What the provider does, from the inputs that change (the facts checked against its schema above). A disk
+      // grows under the running gateway (TenantDataDirectory's update): a limit changed in place.
       const container = containerEffect(gatewayInputs);
-      const actual: ContainerEffect = container === "none" && pidsInputs.includes("limit") ? "update" : container;
+      const actual: ContainerEffect = container === "none" && (pidsInputs.includes("limit") || dataInputs.includes("diskBytes")) ? "update" : container;
       const change = summary.changes.find((c) => c.subject === "tenant" && c.name === tenant);
       const where = `${tenant}: gateway ${JSON.stringify(gatewayInputs)}, pids ${JSON.stringify(pidsInputs)}; summary ${JSON.stringify(change)}`;
 
@@ -122,6 +125,7 @@ describe("the summary says what the program does to each container", () => {
       const fields = changedTenantFields(before, after);
       expect(gatewayInputs, where).toEqual([...new Set(fields.flatMap((f) => TENANT_FIELDS[f].gateway))].sort());
       expect(pidsInputs.includes("limit"), where).toBe(fields.some((f) => TENANT_FIELDS[f].pidsLimit));
+      expect(dataInputs.includes("diskBytes"), where).toBe(fields.some((f) => TENANT_FIELDS[f].dataDisk));
 
       if (actual === "replace") {
         expect(change?.restarts, where).toEqual([tenant]);

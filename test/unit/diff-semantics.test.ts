@@ -186,7 +186,7 @@ describe("moving a tenant to another host", () => {
       "globex-proxy-attachment": ["containerId", "dockerHost", "hostKey"],
       "globex-pids": ["dockerHost", "hostKey"],
       "globex-route": ["dockerHost", "shell"],
-      "globex-data-dir": ["host", "shell"],
+      "globex-data-dir": ["host", "serverId", "shell"],
       "globex-dns-a": ["content"],
       "globex-dns-aaaa": ["content"],
     });

@@ -5,7 +5,7 @@
  */
 import { removeHost } from "../../fleet/edit";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chownSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
@@ -13,6 +13,8 @@ import { afterAll, describe, expect, test } from "vitest";
 import { ReplacementError, planHostReplacement, tenantEngineResources, withoutResources, type StateResource } from "../../cli/replacementPlan";
 import { HOST_DATA_MOUNT, TENANT_DATA_ROOT, renderReadinessScript } from "../../fleet/cloudInit";
 import {
+  DISK_SHRINK_EXIT,
+  DISK_TOO_SMALL_EXIT,
   FOREIGN_DATA_EXIT,
   digestTenantDataScript,
   ensureTenantDataScript,
@@ -22,6 +24,7 @@ import {
   probeTenantDataScript,
   purgeTenantDataScript,
 } from "../../fleet/hostScripts";
+import { installTenantDiskCommands, renderTenantDisksScript } from "../../fleet/tenantDisks";
 import { hostShellArgv, shellQuote } from "../../providers/hostShell";
 import { runFleet } from "../support/mockFleet";
 
@@ -464,72 +467,187 @@ describe("host shell transports", () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-describe("host scripts, run for real on a temporary tenant data root", () => {
+describe("host scripts, run for real on a temporary data volume", () => {
+  // Tenant disks are real: sparse images, mkfs.ext4, loop mounts on this machine (as root), unmounted in afterAll.
   const scratch = mkdtempSync(path.join(tmpdir(), "agentpod-host-scripts-"));
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  chmodSync(scratch, 0o755); // the gateway's UID reaches its data through it, as through /mnt/agentpod
+  afterAll(() => {
+    const mounts = execFileSync("findmnt", ["-rn", "-o", "TARGET"], { encoding: "utf8" }).split("\n").filter((m) => m.startsWith(scratch));
+    for (const mount of mounts.reverse()) spawnSync("umount", [mount]);
+    rmSync(scratch, { recursive: true, force: true });
+  });
   let roots = 0;
+  /** A stand-in for the host's data volume (HOST_DATA_MOUNT), with its tenants directory. */
   const newRoot = () => {
     const root = path.join(scratch, `root-${++roots}`);
-    mkdirSync(root);
+    mkdirSync(path.join(root, "tenants"), { recursive: true });
     return root;
   };
+  const tenantsOf = (root: string) => path.join(root, "tenants");
+  const MiB = 1024 ** 2;
+  const disk = (bytes: number) => ({ bytes, container: "agentpod-unit-no-such-container" });
 
-  /** Runs a production script with the tenant data root moved to `root`. */
+  /** Runs a production script with the data volume moved to `root`. */
   const run = (root: string, script: string, input?: Buffer | string) => {
-    expect(script).toContain(TENANT_DATA_ROOT);
-    const result = spawnSync("sh", ["-c", script.replaceAll(TENANT_DATA_ROOT, root)], { input: input ?? "", maxBuffer: 64 * 1024 * 1024 });
+    expect(script).toContain(HOST_DATA_MOUNT);
+    const result = spawnSync("sh", ["-c", script.replaceAll(HOST_DATA_MOUNT, root)], { input: input ?? "", maxBuffer: 64 * 1024 * 1024 });
     return { code: result.status, stdout: result.stdout, out: result.stdout.toString("utf8"), err: result.stderr.toString("utf8") };
   };
+  /** Runs a command as the gateway's UID 1000, as the gateway would. */
+  const asGateway = (command: string) => spawnSync("setpriv", ["--reuid=1000", "--regid=1000", "--clear-groups", "sh", "-c", command], { encoding: "utf8" });
+  const mountedAt = (dir: string) => spawnSync("mountpoint", ["-q", dir]).status === 0;
+  /** Size and free bytes of the filesystem holding `dir`. */
+  const df = (dir: string) => {
+    const [size, avail] = execFileSync("df", ["-B1", "--output=size,avail", dir], { encoding: "utf8" }).trim().split("\n")[1]!.trim().split(/\s+/).map(Number);
+    return { size: size!, avail: avail! };
+  };
 
-  test("runs as root (the scripts chown to the gateway's UID)", () => {
+  test("runs as root (the scripts chown to the gateway's UID and mount disks)", () => {
     expect(process.getuid?.()).toBe(0);
   });
 
-  test("ensure creates the directory for UID 1000, refuses existing data, adopts it when told", () => {
+  test("ensure makes the tenant's data its own filesystem for UID 1000, refuses existing data, adopts it when told", () => {
     const root = newRoot();
-    const dir = path.join(root, "acme");
-    const first = run(root, ensureTenantDataScript("acme", "refuse"));
+    const dir = path.join(tenantsOf(root), "acme");
+    const first = run(root, ensureTenantDataScript("acme", "refuse", disk(512 * MiB)));
     expect(first.code, first.err).toBe(0);
+    expect(readlinkSync(dir)).toBe("../volumes/acme/data");
+    expect([lstatSync(dir).uid, lstatSync(dir).gid]).toEqual([1000, 1000]);
+    expect(mountedAt(path.join(root, "volumes", "acme"))).toBe(true);
+    // The image is twice the disk (the headroom it grows in) and sparse: it takes what is written.
+    expect(statSync(path.join(root, "disks", "acme.ext4")).size).toBe(1024 * MiB);
+    expect(statSync(path.join(root, "disks", "acme.ext4")).blocks * 512).toBeLessThan(32 * MiB);
     const stat = statSync(dir);
     expect(stat.isDirectory()).toBe(true);
     expect([stat.uid, stat.gid]).toEqual([1000, 1000]);
     expect(stat.mode & 0o777).toBe(0o700);
+    // Its own filesystem: the gateway's room is about the disk's size, not the room of the volume it lives on.
+    expect(df(dir).avail).toBeLessThanOrEqual(512 * MiB);
+    expect(df(dir).avail).toBeGreaterThan(400 * MiB);
+    expect(df(root).avail).toBeGreaterThan(2 * 1024 * MiB);
 
     writeFileSync(path.join(dir, "memory.json"), "{}");
-    const again = run(root, ensureTenantDataScript("acme", "refuse"));
+    const again = run(root, ensureTenantDataScript("acme", "refuse", disk(512 * MiB)));
     expect(again.code).toBe(FOREIGN_DATA_EXIT);
     expect(FOREIGN_DATA_EXIT).toBe(17);
     expect(again.err).toContain(dir);
     expect(readFileSync(path.join(dir, "memory.json"), "utf8")).toBe("{}");
 
-    chmodSync(dir, 0o755);
-    const adopted = run(root, ensureTenantDataScript("acme", "adopt"));
+    const adopted = run(root, ensureTenantDataScript("acme", "adopt", disk(512 * MiB)));
     expect(adopted.code, adopted.err).toBe(0);
-    expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(readFileSync(path.join(dir, "memory.json"), "utf8")).toBe("{}");
+    // Retained data whose disk is not mounted (a dangling link) still counts as existing data.
+    expect(run(root, purgeTenantDataScript("acme")).code).toBe(0);
+    mkdirSync(path.join(root, "volumes"), { recursive: true });
+    symlinkSync("../volumes/ghost/data", path.join(tenantsOf(root), "ghost"));
+    expect(run(root, ensureTenantDataScript("ghost", "refuse", disk(512 * MiB))).code).toBe(FOREIGN_DATA_EXIT);
   });
 
-  test("probe prints a byte count only when the directory exists", () => {
+  test("writing past the disk fails with 'No space left on device' for that tenant only; below it, and beside it, writes succeed", () => {
+    const root = newRoot();
+    for (const tenant of ["acme", "globex"]) expect(run(root, ensureTenantDataScript(tenant, "refuse", disk(512 * MiB))).code).toBe(0);
+    const acme = path.join(tenantsOf(root), "acme");
+    const below = asGateway(`head -c ${300 * MiB} /dev/zero > ${acme}/below && sync`);
+    expect(below.status, below.stderr).toBe(0); // positive control: within the quota
+    const past = asGateway(`head -c ${400 * MiB} /dev/zero > ${acme}/past`);
+    expect(past.status).not.toBe(0);
+    expect(past.stderr).toMatch(/No space left on device/);
+    // The other tenant and the volume itself keep their room.
+    const other = asGateway(`head -c ${100 * MiB} /dev/zero > ${path.join(tenantsOf(root), "globex")}/work && sync`);
+    expect(other.status, other.stderr).toBe(0);
+    writeFileSync(path.join(root, "host-file"), Buffer.alloc(MiB, 1));
+    expect(statSync(path.join(root, "host-file")).size).toBe(MiB);
+  });
+
+  test("a larger disk grows in place (same mount, same files, more room); a smaller one is refused and nothing changes", () => {
+    const root = newRoot();
+    const dir = path.join(tenantsOf(root), "acme");
+    expect(run(root, ensureTenantDataScript("acme", "refuse", disk(512 * MiB))).code).toBe(0);
+    writeFileSync(path.join(dir, "keep"), "kept");
+    const before = df(dir);
+    const device = execFileSync("findmnt", ["-n", "-o", "SOURCE", path.join(root, "volumes", "acme")], { encoding: "utf8" }).trim();
+    const grown = run(root, ensureTenantDataScript("acme", "adopt", disk(1024 * MiB)));
+    expect(grown.code, grown.err).toBe(0);
+    expect(execFileSync("findmnt", ["-n", "-o", "SOURCE", path.join(root, "volumes", "acme")], { encoding: "utf8" }).trim()).toBe(device);
+    expect(df(dir).avail).toBeGreaterThan(before.avail + 400 * MiB);
+    expect(readFileSync(path.join(dir, "keep"), "utf8")).toBe("kept");
+    // Within the image's headroom: the same image, a smaller reservation.
+    expect(statSync(path.join(root, "disks", "acme.ext4")).size).toBe(1024 * MiB);
+
+    const shrunk = run(root, ensureTenantDataScript("acme", "adopt", disk(512 * MiB)));
+    expect(shrunk.code).toBe(DISK_SHRINK_EXIT);
+    expect(shrunk.err).toContain("never shrinks");
+    expect(statSync(path.join(root, "disks", "acme.ext4")).size).toBe(1024 * MiB);
+    expect(readFileSync(path.join(dir, "keep"), "utf8")).toBe("kept");
+  });
+
+  test("a plain data directory (from before disks) is converted into a disk with owners, modes and contents; one too large stays as it was", () => {
+    const root = newRoot();
+    const dir = path.join(tenantsOf(root), "acme");
+    mkdirSync(path.join(dir, "sessions"), { recursive: true });
+    writeFileSync(path.join(dir, "sessions", "one.jsonl"), '{"turn":1}\n');
+    writeFileSync(path.join(dir, "odd owner"), Buffer.from([0, 1, 2, 255]));
+    chownSync(dir, 1000, 1000);
+    chmodSync(dir, 0o700);
+    chownSync(path.join(dir, "sessions"), 1000, 1000);
+    chownSync(path.join(dir, "odd owner"), 1234, 5678);
+    chmodSync(path.join(dir, "odd owner"), 0o640);
+    const digestBefore = run(root, digestTenantDataScript("acme")).out;
+
+    const converted = run(root, ensureTenantDataScript("acme", "adopt", disk(512 * MiB)));
+    expect(converted.code, converted.err).toBe(0);
+    expect(lstatSync(dir).isSymbolicLink()).toBe(true);
+    expect(mountedAt(path.join(root, "volumes", "acme"))).toBe(true);
+    expect(run(root, digestTenantDataScript("acme")).out).toBe(digestBefore);
+    expect([statSync(path.join(dir, "odd owner")).uid, statSync(path.join(dir, "odd owner")).mode & 0o777]).toEqual([1234, 0o640]);
+    expect(existsSync(path.join(tenantsOf(root), ".converted-acme"))).toBe(false);
+
+    // Data larger than the disk: refused, the plain directory untouched.
+    const big = path.join(tenantsOf(root), "globex");
+    mkdirSync(big);
+    writeFileSync(path.join(big, "large"), Buffer.alloc(600 * MiB, 7));
+    const refused = run(root, ensureTenantDataScript("globex", "adopt", disk(512 * MiB)));
+    expect(refused.code).toBe(DISK_TOO_SMALL_EXIT);
+    expect(refused.err).toContain("does not fit");
+    expect(lstatSync(big).isDirectory()).toBe(true);
+    expect(statSync(path.join(big, "large")).size).toBe(600 * MiB);
+  });
+
+  test("an unmounted disk leaves the data path dangling (no directory to start a gateway on) until the boot script mounts it again", () => {
+    const root = newRoot();
+    const dir = path.join(tenantsOf(root), "acme");
+    expect(run(root, ensureTenantDataScript("acme", "refuse", disk(512 * MiB))).code).toBe(0);
+    writeFileSync(path.join(dir, "state"), "live");
+    execFileSync("umount", [path.join(root, "volumes", "acme")]);
+    expect(existsSync(dir)).toBe(false); // the symlink dangles: Docker cannot bind it
+    expect(existsSync(path.join(root, "volumes", "acme"))).toBe(true);
+    const boot = run(root, renderTenantDisksScript());
+    expect(boot.code, boot.err).toBe(0);
+    expect(readFileSync(path.join(dir, "state"), "utf8")).toBe("live");
+  });
+
+  test("probe prints a byte count only when the tenant has data", () => {
     const root = newRoot();
     const missing = run(root, probeTenantDataScript("acme"));
     expect(missing.code).toBe(0);
     expect(missing.out).toBe("");
-    mkdirSync(path.join(root, "acme"));
-    writeFileSync(path.join(root, "acme", "blob"), Buffer.alloc(20_000, 1));
+    expect(run(root, ensureTenantDataScript("acme", "refuse", disk(512 * MiB))).code).toBe(0);
+    writeFileSync(path.join(tenantsOf(root), "acme", "blob"), Buffer.alloc(20_000, 1));
     const present = run(root, probeTenantDataScript("acme"));
     expect(present.code).toBe(0);
     expect(present.out).toMatch(/^\d+\n$/);
     expect(Number(present.out)).toBeGreaterThanOrEqual(20_000);
   });
 
-  test("list prints one '<bytes>\\t<name>' line per tenant directory, nothing for files or an empty root", () => {
+  test("list prints one '<bytes>\\t<name>' line per tenant's data, nothing for files or an empty root", () => {
     const root = newRoot();
     const empty = run(root, listTenantDataScript());
     expect(empty.code, empty.err).toBe(0);
     expect(empty.out).toBe("");
-    for (const tenant of ["acme", "globex"]) mkdirSync(path.join(root, tenant));
-    writeFileSync(path.join(root, "acme", "blob"), Buffer.alloc(5000, 1));
-    writeFileSync(path.join(root, "stray-file"), "not a tenant");
+    expect(run(root, ensureTenantDataScript("acme", "refuse", disk(512 * MiB))).code).toBe(0);
+    mkdirSync(path.join(tenantsOf(root), "globex"));
+    writeFileSync(path.join(tenantsOf(root), "acme", "blob"), Buffer.alloc(5000, 1));
+    writeFileSync(path.join(tenantsOf(root), "stray-file"), "not a tenant");
     const listed = run(root, listTenantDataScript());
     expect(listed.code, listed.err).toBe(0);
     const lines = listed.out.trimEnd().split("\n").map((line) => line.split("\t"));
@@ -542,18 +660,18 @@ describe("host scripts, run for real on a temporary tenant data root", () => {
   });
 
   test("list creates a missing root and lists nothing", () => {
-    const root = path.join(newRoot(), "not-yet");
+    const root = path.join(scratch, `root-${++roots}`);
     const listed = run(root, listTenantDataScript());
     expect(listed.code, listed.err).toBe(0);
     expect(listed.out).toBe("");
-    expect(existsSync(root)).toBe(true);
+    expect(existsSync(tenantsOf(root))).toBe(true);
   });
 
-  test("export | import copies the data with owners and modes; the digests agree, and differ after one byte changes", () => {
+  test("export | import copies a disk's data with owners and modes; the digests agree, and differ after one byte changes", () => {
     const source = newRoot();
     const target = newRoot();
-    expect(run(source, ensureTenantDataScript("acme", "refuse")).code).toBe(0);
-    const dir = path.join(source, "acme");
+    expect(run(source, ensureTenantDataScript("acme", "refuse", disk(512 * MiB))).code).toBe(0);
+    const dir = path.join(tenantsOf(source), "acme");
     mkdirSync(path.join(dir, "sessions"));
     writeFileSync(path.join(dir, "sessions", "one.jsonl"), '{"turn":1}\n');
     writeFileSync(path.join(dir, "config.json"), JSON.stringify({ tenant: "acme" }));
@@ -569,7 +687,9 @@ describe("host scripts, run for real on a temporary tenant data root", () => {
     const imported = run(target, importTenantDataScript("acme"), exported.stdout);
     expect(imported.code, imported.err).toBe(0);
 
-    const copy = path.join(target, "acme");
+    // A plain directory on the target: the tenant-data resource converts it into the tenant's disk there.
+    const copy = path.join(tenantsOf(target), "acme");
+    expect(lstatSync(copy).isDirectory()).toBe(true);
     for (const [file, uid, gid, mode] of [
       ["", 1000, 1000, 0o700],
       ["sessions", 1000, 1000, undefined],
@@ -603,30 +723,29 @@ describe("host scripts, run for real on a temporary tenant data root", () => {
     expect(digestOf(target)).not.toBe(original);
   });
 
-  test("import refuses to overwrite an existing directory, and leaves it alone", () => {
+  test("import refuses to overwrite existing data, and leaves it alone", () => {
     const source = newRoot();
     const target = newRoot();
-    mkdirSync(path.join(source, "acme"));
-    writeFileSync(path.join(source, "acme", "data"), "new");
-    mkdirSync(path.join(target, "acme"));
-    writeFileSync(path.join(target, "acme", "data"), "old");
+    mkdirSync(path.join(tenantsOf(source), "acme"));
+    writeFileSync(path.join(tenantsOf(source), "acme", "data"), "new");
+    expect(run(target, ensureTenantDataScript("acme", "refuse", disk(512 * MiB))).code).toBe(0);
+    writeFileSync(path.join(tenantsOf(target), "acme", "data"), "old");
     const exported = run(source, exportTenantDataScript("acme"));
     expect(exported.code).toBe(0);
     const refused = run(target, importTenantDataScript("acme"), exported.stdout);
     expect(refused.code).toBe(FOREIGN_DATA_EXIT);
-    expect(refused.err).toContain(path.join(target, "acme"));
-    expect(readFileSync(path.join(target, "acme", "data"), "utf8")).toBe("old");
+    expect(refused.err).toContain(path.join(tenantsOf(target), "acme"));
+    expect(readFileSync(path.join(tenantsOf(target), "acme", "data"), "utf8")).toBe("old");
   });
 
-  test("purge removes the directory and only that one", () => {
+  test("purge unmounts and removes the tenant's disk and data, and only that tenant's", () => {
     const root = newRoot();
-    for (const tenant of ["acme", "globex"]) {
-      mkdirSync(path.join(root, tenant, "deep"), { recursive: true });
-      writeFileSync(path.join(root, tenant, "deep", "file"), tenant);
-    }
+    expect(run(root, ensureTenantDataScript("acme", "refuse", disk(512 * MiB))).code).toBe(0);
+    mkdirSync(path.join(tenantsOf(root), "globex", "deep"), { recursive: true });
+    writeFileSync(path.join(tenantsOf(root), "globex", "deep", "file"), "globex");
     expect(run(root, purgeTenantDataScript("acme")).code).toBe(0);
-    expect(existsSync(path.join(root, "acme"))).toBe(false);
-    expect(readFileSync(path.join(root, "globex", "deep", "file"), "utf8")).toBe("globex");
+    for (const gone of ["tenants/acme", "volumes/acme", "disks/acme.ext4"]) expect(existsSync(path.join(root, gone)), gone).toBe(false);
+    expect(readFileSync(path.join(tenantsOf(root), "globex", "deep", "file"), "utf8")).toBe("globex");
     // Purging what is not there is not an error.
     expect(run(root, purgeTenantDataScript("acme")).code).toBe(0);
   });
@@ -636,7 +755,8 @@ describe("readiness script", () => {
   const commandWords = (script: string) => script.split("\n").flatMap((line) => line.split(/\|\||&&|;|\{|\}/).map((part) => part.trim().split(/\s+/)[0] ?? ""));
 
   test("a local server only checks that its data volume is mounted, and says so when it is not", () => {
-    const script = renderReadinessScript();
+    // (The tenant disks' boot script it installs mounts disk images, not the volume: left out here.)
+    const script = renderReadinessScript().replace(installTenantDiskCommands().join("\n"), "");
     expect(HOST_DATA_MOUNT).toBe("/mnt/agentpod");
     expect(script).toContain("grep -q ' /mnt/agentpod ' /proc/mounts || {");
     expect(script).toMatch(/echo '[^']*not mounted[^']*\/mnt\/agentpod' >&2; exit 1/);

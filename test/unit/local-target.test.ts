@@ -51,6 +51,8 @@ describe("local target", () => {
     expect(run.named("alpha-data").inputs).toMatchObject({ name: "demo-alpha-data", driver: "local", driverOpts: { type: "none", o: "bind", device: "/mnt/agentpod/tenants/alpha" } });
     const claim = run.named("alpha-data-dir");
     expect(claim.inputs).toMatchObject({ tenant: "alpha", host: "local-a", adopt: false, movedFrom: "", shell: { kind: "docker-exec", container: "demo-host-local-a" } });
+    // Its own filesystem of its plan's disk (basic: 5Gi); a conversion stops and starts this container.
+    expect(claim.inputs).toMatchObject({ diskBytes: 5 * 1024 ** 3, container: "demo-alpha" });
     expect(run.named("alpha-data").options.dependsOn).toContain("alpha-data-dir");
   });
 

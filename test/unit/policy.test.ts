@@ -116,8 +116,12 @@ const tenantLabels = (tenant: string) => [{ label: "agentpod.tenant", value: ten
 const dockerProvider = () => new docker.Provider("local-docker", { host: "unix:///var/run/docker.sock" });
 const IMAGE = "agentpod/standin:1";
 
-/** What TenantGateway registers, minus what `omit` names; for programs that break one rule at a time. */
+/**
+ * What TenantGateway registers, minus what `omit` names; for programs that break one rule at a time. The tenant's
+ * data directory (its disk quota) comes with it unless `omit` names "disk".
+ */
 function tenantGateway(provider: docker.Provider, tenant: string, overrides: Partial<docker.ContainerArgs> = {}, omit: string[] = []) {
+  if (!omit.includes("disk")) new DataDirectory(`${tenant}-data-dir`, { tenant, diskBytes: 5 * 1024 ** 3 });
   const args: Record<string, unknown> = {
     name: `agentpod-${tenant}`,
     image: IMAGE,
@@ -130,6 +134,14 @@ function tenantGateway(provider: docker.Provider, tenant: string, overrides: Par
   };
   for (const key of omit) delete args[key];
   return new docker.Container(`${tenant}-gateway`, args as unknown as docker.ContainerArgs, { provider });
+}
+
+/** A TenantDataDirectory look-alike: same type token and inputs, a provider that does nothing. */
+class DataDirectory extends pulumi.dynamic.Resource {
+  constructor(name: string, args: { tenant: string; diskBytes: unknown }) {
+    const inputs = { host: "local-a", shell: { kind: "docker-exec", engine: "unix:///var/run/docker.sock", container: "none" }, adopt: false, movedFrom: "", stack: "local", container: `agentpod-${args.tenant}`, ...args };
+    super({ async create(inputs: any) { return { id: "data", outs: inputs }; } }, name, inputs, {}, "agentpod", "TenantDataDirectory");
+  }
 }
 
 /** A ContainerPidsLimit look-alike: same type token and inputs, a provider that does nothing. */
@@ -170,6 +182,24 @@ describe("policy pack on the real engine", () => {
     expect(run.lines.sort()).toEqual([
       "tenant-gateway-pids-limit: Tenant gateway container agentpod-acme has no pids limit. Add a ContainerPidsLimit (providers/pidsLimit.ts) with `container: <the container>.name` and `limit: plan.pids` next to it in components/tenantGateway.ts (TenantGateway.createContainer).",
       "tenant-gateway-pids-limit: Tenant gateway container agentpod-globex has a pids limit of 0: set `limit` to a positive whole number (the plan's `pids`, see fleet/catalog.ts).",
+    ]);
+  });
+
+  test("a tenant gateway without a disk quota, or with a quota of 0, is rejected; one with its data directory passes", async () => {
+    const run = await previewWithPolicies(() => {
+      const provider = dockerProvider();
+      for (const tenant of ["acme", "globex", "initech"]) {
+        const gateway = tenantGateway(provider, tenant, {}, tenant === "initech" ? [] : ["disk"]);
+        new PidsLimit(`${tenant}-pids`, { container: gateway.name, containerId: gateway.id, limit: 512 });
+      }
+      new DataDirectory("globex-data-dir", { tenant: "globex", diskBytes: 0 });
+      // Another tenant's data directory does not count for acme.
+      new DataDirectory("stray-data-dir", { tenant: "stray", diskBytes: 1024 ** 3 });
+    });
+    expect(run.ok).toBe(false);
+    expect(run.lines.sort()).toEqual([
+      "tenant-gateway-disk-quota: Tenant gateway container agentpod-acme has no disk quota: no TenantDataDirectory for tenant acme. Its data must live on a disk of its own (providers/tenantData.ts, through the host's prepareTenantData with `diskBytes: plan.diskBytes`), or it can fill the host's data volume.",
+      "tenant-gateway-disk-quota: Tenant gateway container agentpod-globex has a disk quota of 0 bytes: set `diskBytes` of its TenantDataDirectory to the plan's disk, a positive whole number of bytes (fleet/catalog.ts).",
     ]);
   });
 
