@@ -67,7 +67,7 @@ export const upCommand: Handler = async (args) => {
   const rollout = await planImageRollout(await openStack({ stack: options.stack, create: true, ...projectOf(options) }), options.stack, options.project);
   if (rollout) {
     const code = await runRollout(rollout, { operation, up: async (permissions) => void (await runUp(permissions)) });
-    console.log(code === 0 ? `\nagentpod: ${options.stack} is up` : "");
+    if (code === 0) console.log(`\nagentpod: ${options.stack} is up`);
     return code;
   }
   const result = await runUp(operation);
