@@ -5,6 +5,7 @@
  * previous one.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { TENANT_DATA_ROOT } from "../../fleet/cloudInit";
 import { localServerObjectNames } from "../../fleet/naming";
 import { createLocalFleet, docker, getVia, isPortFree, removeFleetObjects, tearDownFleet, waitFor, type LocalFleet } from "../support/localFleet";
 
@@ -42,7 +43,7 @@ const version = async (tenant: string) => JSON.parse((await getVia(PORT, `${tena
 const inData = (tenant: string, script: string) => fleet.execIn(HOST_OF[tenant]!, container(tenant), script).trim();
 /** Whether a file exists in the tenant's data directory on its host's disk (works while its container is down). */
 const onHostDisk = (tenant: string, file: string) =>
-  docker(["exec", localServerObjectNames(FLEET, HOST_OF[tenant]!).container, "sh", "-c", `test -e /mnt/agentpod/tenants/${tenant}/${file} && echo yes || echo no`], { allowFailure: true });
+  docker(["exec", localServerObjectNames(FLEET, HOST_OF[tenant]!).container, "sh", "-c", `test -e ${TENANT_DATA_ROOT}/${tenant}/${file} && echo yes || echo no`], { allowFailure: true });
 /** The report's row for a tenant: "<tenant>  <host>  <image>  <outcome>". */
 const reportRow = (output: string, tenant: string) => output.split("\n").filter((l) => new RegExp(`^${tenant}\\s+local-`).test(l)).pop()?.split(/\s{2,}/);
 
