@@ -110,7 +110,7 @@ async function prePull(context: StackContext, plan: RolloutPlan): Promise<string
       return results.filter((r) => r.result.code !== 0).map((r) => `${host}: docker pull ${r.image}: ${r.result.stderr.trim().split("\n").pop()}`);
     }),
   );
-  console.log(`agentpod: pulled ${[...wanted].map(([host, images]) => `${[...images].join(", ")} on ${host}`).join("; ")}`);
+  console.log(`agentpod: pulled ${[...wanted].sort(([a], [b]) => (a < b ? -1 : 1)).map(([host, images]) => `${[...images].sort().join(", ")} on ${host}`).join("; ")}`);
   return problems.flat();
 }
 
