@@ -4,7 +4,7 @@
  * One local server runs a real OpenClaw gateway and three stand-ins. The image change (OpenClaw 2026.9.6 to its
  * rebuild tag 2026.9.6-r1, the stand-ins from release-1 to release-2) is applied by `bin/agentpod up`, which rolls
  * it out in health-gated waves (canary, then batches of 2) after pulling the new images on the host. A probe loop
- * (test/support/localFleet.ts, in a worker thread) GETs /healthz on every tenant through Traefik every 100 ms:
+ * per tenant (test/support/localFleet.ts, each in a worker thread) GETs /healthz through Traefik every 100 ms:
  * a tenant's downtime is the span from its first failed probe to its last, plus one interval. Start-to-healthy is
  * the gateway's own: its new container's start to its first passing health check (the host engine's events; checks
  * run every 5 s, so this is up to 5 s past the moment it could answer). Target: downtime <= start-to-healthy + 2 s.
@@ -67,14 +67,18 @@ async function main() {
     }
 
     const loopStarted = Date.now();
-    const probes = probeLoop(Object.keys(TENANTS).map((tenant) => ({ port: PORT, host: `${tenant}.localhost`, address })), PROBE_INTERVAL_MS);
+    // One loop per tenant: a round of one loop waits for all its targets, and a request to a gateway that is gone can
+    // hang for seconds, which would blur the others' figures.
+    const loops = Object.keys(TENANTS).map((tenant) => probeLoop([{ port: PORT, host: `${tenant}.localhost`, address }], PROBE_INTERVAL_MS));
     fleet.writeTenants(fleetYaml(1));
     const start = performance.now();
     const up = await fleet.agentpodAsync(["up", "--yes"]);
     const upMs = performance.now() - start;
     // A moment for the last replaced tenant's probes to come back.
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    const { failures, requests } = await probes.stop();
+    const stopped = await Promise.all(loops.map((loop) => loop.stop()));
+    const failures = stopped.flatMap((loop) => loop.failures);
+    const requests = stopped.reduce((sum, loop) => sum + loop.requests, 0);
     const events = engineEvents(fleet.docker(HOST, ["events", "--since", String(Math.floor(loopStarted / 1000) - 1), "--until", String(Math.ceil(Date.now() / 1000)), "--filter", "type=container", "--format", "{{.Actor.Attributes.name}}|{{.Action}}|{{.TimeNano}}"]));
     const waves = up.stdout.split("\n").filter((l) => /^\s+(canary|batch \d+):/.test(l)).map((l) => l.trim());
 
