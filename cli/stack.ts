@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { formatEngineViolations, policyCollector, resolvePolicyPack } from "../policy/engineView";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
+import type { RunPermissions } from "../stack/program";
 import type { Step } from "./engine";
 import { runEngine } from "./engineOutput";
 import type { Handler } from "./shared";
@@ -70,8 +71,21 @@ export const upCommand: Handler = async (args) => {
   }
   const policyPack = options["policy-pack"] ? resolvePolicyPack(options["policy-pack"]) : undefined;
   const adopt = options.adopt ?? [];
-  const stack = await (await engine()).openStack({ stack: options.stack, create: true, ...projectOf(options), ...(adopt.length ? { operation: { adopt } } : {}) });
-  const result = await runEngine(process.stdout, (onOutput) => stack.up({ ...(onOutput ? { onOutput } : {}), color: "auto", ...(policyPack ? { policyPacks: [policyPack] } : {}) }));
+  const operation = adopt.length ? { adopt } : {};
+  const { openStack } = await engine();
+  const runUp = async (permissions: RunPermissions) => {
+    const stack = await openStack({ stack: options.stack, create: true, ...projectOf(options), ...(Object.keys(permissions).length ? { operation: permissions } : {}) });
+    return runEngine(process.stdout, (onOutput) => stack.up({ ...(onOutput ? { onOutput } : {}), color: "auto", ...(policyPack ? { policyPacks: [policyPack] } : {}) }));
+  };
+  // An image change of deployed tenants rolls out in health-gated waves (cli/rollout.ts); anything else is one run.
+  const { planImageRollout, runRollout } = await import("./rollout");
+  const rollout = await planImageRollout(await openStack({ stack: options.stack, create: true, ...projectOf(options) }), options.stack, options.project);
+  if (rollout) {
+    const code = await runRollout(rollout, { operation, up: async (permissions) => void (await runUp(permissions)) });
+    if (code === 0) console.log(`\nagentpod: ${options.stack} is up`);
+    return code;
+  }
+  const result = await runUp(operation);
   const summary = result.summary.resourceChanges ?? {};
   console.log(`\nagentpod: ${options.stack} is up (${Object.entries(summary).map(([op, n]) => `${op} ${n}`).join(", ")})`);
   return 0;

@@ -4,7 +4,15 @@
  * hand. Ordering by name, never by position in the file, is what makes reordering tenants.yaml a no-op.
  */
 import { BUILT_IN_PLANS, DEFAULT_DISK_BYTES, DEFAULT_PIDS, DEFAULT_REQUESTS_PER_MINUTE, MODEL_PROVIDERS, type ModelProvider, type PlanSpec } from "./catalog";
-import { DEFAULT_DATA_VOLUME_GB, DEFAULT_IMAGE, DEFAULT_MODEL_PROVIDER, DEFAULT_PLAN, type TenantsFile } from "./schema";
+import {
+  DEFAULT_DATA_VOLUME_GB,
+  DEFAULT_HEALTH_TIMEOUT_SECONDS,
+  DEFAULT_IMAGE,
+  DEFAULT_MODEL_PROVIDER,
+  DEFAULT_PLAN,
+  DEFAULT_ROLLOUT_BATCH_SIZE,
+  type TenantsFile,
+} from "./schema";
 import { parseDisk, parseMemory } from "./units";
 
 export interface HostPlan {
@@ -31,11 +39,28 @@ export interface TenantPlan {
    * own. False unless the file says so: the documented default is a key per tenant (fleet/modelKeys.ts).
    */
   readonly sharedModelKey: boolean;
+  /** Upgraded in the canary wave of an image change (fleet/rollout.ts). Absent: false. */
+  readonly canary?: boolean;
+}
+
+/** How an image change rolls out (tenants.yaml `rollout:`, defaults applied). */
+export interface RolloutSettings {
+  /** Tenants per host upgraded together after the canary wave. */
+  readonly batchSize: number;
+  /** Seconds a replaced gateway has to turn healthy before it fails its gate. */
+  readonly healthTimeoutSeconds: number;
 }
 
 export interface FleetPlan {
   readonly hosts: readonly HostPlan[];
   readonly tenants: readonly TenantPlan[];
+  /** Absent in hand-written plans: the defaults (rolloutSettings). */
+  readonly rollout?: RolloutSettings;
+}
+
+/** A fleet's rollout settings, defaults applied. */
+export function rolloutSettings(fleet: Pick<FleetPlan, "rollout">): RolloutSettings {
+  return fleet.rollout ?? { batchSize: DEFAULT_ROLLOUT_BATCH_SIZE, healthTimeoutSeconds: DEFAULT_HEALTH_TIMEOUT_SECONDS };
 }
 
 export interface PlanOptions {
@@ -84,6 +109,7 @@ export function planFleet(file: TenantsFile, options: PlanOptions): FleetPlan {
         modelProvider,
         modelKeyEnv: MODEL_PROVIDERS[modelProvider].env,
         sharedModelKey: tenant.sharedModelKey ?? defaults.sharedModelKey ?? false,
+        ...(tenant.canary ? { canary: true } : {}),
       };
     })
     .sort(byName);
@@ -96,5 +122,9 @@ export function planFleet(file: TenantsFile, options: PlanOptions): FleetPlan {
       tenants: tenants.filter((t) => t.host === host.name).map((t) => t.name),
     }))
     .sort(byName);
-  return { hosts, tenants };
+  const rollout = {
+    batchSize: file.rollout?.batchSize ?? DEFAULT_ROLLOUT_BATCH_SIZE,
+    healthTimeoutSeconds: file.rollout?.healthTimeoutSeconds ?? DEFAULT_HEALTH_TIMEOUT_SECONDS,
+  };
+  return { hosts, tenants, rollout };
 }

