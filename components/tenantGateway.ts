@@ -166,7 +166,10 @@ export class TenantGateway extends pulumi.ComponentResource {
     return new TenantRoute(`${name}-route`, { tenant: args.name, shell: args.hostShell, dockerHost: args.dockerHost, content }, { parent: this, dependsOn: [this.container] });
   }
 
-  /** The proxy reaches the gateway from inside the tenant network, so that network's subnet is the proxy's range. */
+  /**
+   * The gateway's config, a file on its host. It trusts the proxy, which reaches the gateway from inside the tenant
+   * network: that network's subnet is the proxy's range.
+   */
   private createConfig(name: string, args: TenantGatewayArgs) {
     const subnet = this.network.ipamConfigs.apply((configs) => configs.map((c) => c.subnet).filter((s): s is string => !!s));
     const content = subnet.apply((trustedProxies) =>
