@@ -4,7 +4,7 @@
  *
  * On a lost server's engine lived everything created through the host's Docker provider (containers, networks,
  * Docker volume objects), the docker-CLI resources aimed at its endpoint (proxy attachments, pids limits) and the
- * proxy's route files on its disk:
+ * proxy's route files and gateway config files on its disk:
  * they are forgotten, and `up` creates them again. The server itself (and a local server's disk) is replaced by the
  * engine. Host-side data is never touched: the host's data volume and the tenants' data directories (their claims,
  * TenantDataDirectory) stay in the state, so the new server takes over the same data with the same owners.
@@ -39,9 +39,15 @@ export interface HostReplacementPlan {
 
 /**
  * Resources of the server that are not made through its Docker provider and carry its endpoint as `dockerHost`: the
- * docker-CLI ones (proxy attachments, pids limits) and the proxy's route files on the server's own disk.
+ * docker-CLI ones (proxy attachments, pids limits), the proxy's route files and the gateways' config files on the
+ * server's own disk.
  */
-const DOCKER_CLI_TYPES = new Set(["pulumi-nodejs:dynamic/agentpod:ProxyAttachment", "pulumi-nodejs:dynamic/agentpod:ContainerPidsLimit", "pulumi-nodejs:dynamic/agentpod:TenantRoute"]);
+const DOCKER_CLI_TYPES = new Set([
+  "pulumi-nodejs:dynamic/agentpod:ProxyAttachment",
+  "pulumi-nodejs:dynamic/agentpod:ContainerPidsLimit",
+  "pulumi-nodejs:dynamic/agentpod:TenantRoute",
+  "pulumi-nodejs:dynamic/agentpod:GatewayConfigFile",
+]);
 /** What must survive a host replacement, whatever the selection rules say. */
 const NEVER_FORGET = new Set(["hcloud:index/volume:Volume", "pulumi-nodejs:dynamic/agentpod:TenantDataDirectory", "pulumi-nodejs:dynamic/agentpod:GatewayToken"]);
 

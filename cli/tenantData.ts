@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { createInterface } from "node:readline/promises";
 import { moveTenant } from "../fleet/edit";
 import { dockerNames } from "../fleet/gateway";
-import { digestTenantDataScript, exportTenantDataScript, importTenantDataScript, probeTenantDataScript, purgeTenantDataScript, removeRouteScript, tenantDataDir } from "../fleet/hostScripts";
+import { digestTenantDataScript, exportTenantDataScript, importTenantDataScript, probeTenantDataScript, purgeTenantDataScript, removeGatewayConfigScript, removeRouteScript, tenantDataDir } from "../fleet/hostScripts";
 import { traefikContainerName } from "../fleet/traefik";
 import { formatBytes } from "../fleet/units";
 import { checkTenantsFile } from "../fleet/validate";
@@ -160,11 +160,12 @@ export async function moveWithData(name: string, to: string, stackName: string, 
   return 0;
 }
 
-/** The stopped gateway's route, container, network and volume object on the old host (the data directory stays). */
+/** The stopped gateway's route, container, config, network and volume object on the old host (the data directory stays). */
 async function removeOldGateway(tenant: string, context: StackContext, endpoint: string, shell: HostShell): Promise<void> {
   const names = dockerNames(tenant, context.fleet);
   await runOnHost(shell, removeRouteScript(tenant));
   await dockerAt(endpoint, ["rm", "--force", names.container]);
+  await runOnHost(shell, removeGatewayConfigScript(tenant));
   await dockerAt(endpoint, ["network", "disconnect", "--force", names.network, traefikContainerName(context.fleet)]);
   await dockerAt(endpoint, ["network", "rm", names.network]);
   await dockerAt(endpoint, ["volume", "rm", names.volume]);

@@ -5,16 +5,20 @@ import { gatewayLimits } from "../fleet/containerChanges";
 import { goDuration } from "../fleet/dockerFormat";
 import {
   GATEWAY_COMMAND,
-  GATEWAY_CONFIG_PATH,
+  GATEWAY_CONFIG_DIR,
   GATEWAY_ENV,
   GATEWAY_HEALTHCHECK,
+  GATEWAY_TMPFS,
   GATEWAY_WORKDIR,
   GATEWAY_STATE_DIR,
   GATEWAY_USER,
+  gatewayConfigDigest,
   publicOrigin,
   renderGatewayConfig,
 } from "../fleet/gateway";
-import { DEFAULT_FLEET, FLEET_LABEL, HOST_LABEL, TENANT_LABEL, dockerNames } from "../fleet/naming";
+import { gatewayConfigDir } from "../fleet/hostScripts";
+import { CONFIG_DIGEST_LABEL, DEFAULT_FLEET, FLEET_LABEL, HOST_LABEL, TENANT_LABEL, dockerNames } from "../fleet/naming";
+import { GatewayConfigFile } from "../providers/gatewayConfig";
 import { GatewayToken } from "../providers/gatewayToken";
 import { ContainerPidsLimit } from "../providers/pidsLimit";
 import { renderTenantRoute } from "../fleet/routes";
@@ -82,6 +86,8 @@ export class TenantGateway extends pulumi.ComponentResource {
   readonly network: docker.Network;
   readonly dataVolume: docker.Volume;
   readonly token: GatewayToken;
+  /** The gateway's config, a file on the host mounted read-only into the container. */
+  readonly config: GatewayConfigFile;
   readonly container: docker.Container;
   /** The proxy's route to the gateway (a file Traefik reads), written once the gateway is healthy. */
   readonly route: TenantRoute;
@@ -106,6 +112,7 @@ export class TenantGateway extends pulumi.ComponentResource {
       { dockerHost: args.dockerHost, hostKey, network: this.network.name, container: args.proxy.containerName, containerId: args.proxy.containerId },
       { parent: this },
     );
+    this.config = this.createConfig(name, args);
     this.container = this.createContainer(name, names, args, attachment, child);
     new ContainerPidsLimit(
       `${name}-pids`,
@@ -159,6 +166,18 @@ export class TenantGateway extends pulumi.ComponentResource {
     return new TenantRoute(`${name}-route`, { tenant: args.name, shell: args.hostShell, dockerHost: args.dockerHost, content }, { parent: this, dependsOn: [this.container] });
   }
 
+  /**
+   * The gateway's config, a file on its host. It trusts the proxy, which reaches the gateway from inside the tenant
+   * network: that network's subnet is the proxy's range.
+   */
+  private createConfig(name: string, args: TenantGatewayArgs) {
+    const subnet = this.network.ipamConfigs.apply((configs) => configs.map((c) => c.subnet).filter((s): s is string => !!s));
+    const content = subnet.apply((trustedProxies) =>
+      renderGatewayConfig({ publicOrigin: publicOrigin(args.domain, args.proxy.scheme, args.proxy.port), trustedProxies }),
+    );
+    return new GatewayConfigFile(`${name}-config`, { tenant: args.name, shell: args.hostShell, dockerHost: args.dockerHost, content }, { parent: this });
+  }
+
   private createContainer(
     name: string,
     names: ReturnType<typeof dockerNames>,
@@ -166,11 +185,9 @@ export class TenantGateway extends pulumi.ComponentResource {
     attachment: ProxyAttachment,
     opts: pulumi.CustomResourceOptions,
   ) {
-    // The proxy reaches the gateway from inside the tenant network, so that network's subnet is the proxy's range.
-    const subnet = this.network.ipamConfigs.apply((configs) => configs.map((c) => c.subnet).filter((s): s is string => !!s));
-    const config = subnet.apply((trustedProxies) =>
-      renderGatewayConfig({ publicOrigin: publicOrigin(args.domain, args.proxy.scheme, args.proxy.port), trustedProxies }),
-    );
+    // What replaces the container when its config changes (the file itself is not a container input). Keyed with the
+    // tenant's token, so the label says nothing about the config; the digest alone is no secret.
+    const configDigest = pulumi.unsecret(pulumi.all([this.config.content, this.token.value]).apply(([content, token]) => gatewayConfigDigest(content, token)));
     const envs = pulumi
       .all([this.token.value, args.modelKey?.value])
       .apply(([token, modelKey]) => [
@@ -192,15 +209,24 @@ export class TenantGateway extends pulumi.ComponentResource {
         capabilities: { drops: ["ALL"] },
         securityOpts: ["no-new-privileges:true"],
         // memory, memorySwap (equal: no swap) and cpus: the plan reaches the container through these alone (and the
-        // pids limit). Labels, env, uploads and the like replace the container when they change
+        // pids limit). Labels, env, volumes and the like replace the container when they change
         // (fleet/containerChanges.ts), so none of them may depend on the plan.
         ...gatewayLimits(args.plan),
         envs: pulumi.secret(envs),
-        // Identity only: routes are files the proxy reads (fleet/routes.ts), not labels, so no route change restarts it.
-        labels: Object.entries({ [TENANT_LABEL]: args.name, [HOST_LABEL]: args.host, [FLEET_LABEL]: args.fleet ?? DEFAULT_FLEET }).map(([label, value]) => ({ label, value })),
+        // Identity, and the config digest: routes are files the proxy reads (fleet/routes.ts), not labels, so no route
+        // change restarts it.
+        labels: [
+          ...Object.entries({ [TENANT_LABEL]: args.name, [HOST_LABEL]: args.host, [FLEET_LABEL]: args.fleet ?? DEFAULT_FLEET }).map(([label, value]) => ({ label, value })),
+          { label: CONFIG_DIGEST_LABEL, value: configDigest },
+        ],
         networksAdvanced: [{ name: this.network.name }],
-        volumes: [{ volumeName: this.dataVolume.name, containerPath: GATEWAY_STATE_DIR }],
-        uploads: [{ file: GATEWAY_CONFIG_PATH, content: config }],
+        volumes: [
+          { volumeName: this.dataVolume.name, containerPath: GATEWAY_STATE_DIR },
+          { hostPath: gatewayConfigDir(args.name), containerPath: GATEWAY_CONFIG_DIR, readOnly: true },
+        ],
+        // Read-only root: the gateway writes its state directory (the data volume) and these bounded tmpfs only.
+        readOnly: true,
+        tmpfs: GATEWAY_TMPFS,
         healthcheck: { tests: GATEWAY_HEALTHCHECK, interval: goDuration(5), timeout: goDuration(5), retries: 3, startPeriod: goDuration(60), startInterval: goDuration(0) },
         // Create fails unless the gateway turns healthy in time: a broken tenant fails `pulumi up`.
         wait: true,
@@ -209,7 +235,7 @@ export class TenantGateway extends pulumi.ComponentResource {
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },
       },
-      { ...opts, dependsOn: [attachment] },
+      { ...opts, dependsOn: [attachment, this.config] },
     );
   }
 }

@@ -86,6 +86,12 @@ export interface TenantFieldInputs {
   readonly dns?: true;
   /** Rewrites the tenant's route file (fleet/routes.ts), which the proxy reloads: in place, nothing restarts. */
   readonly route?: true;
+  /**
+   * Rewrites the tenant's gateway config file on the host (fleet/gateway.ts). The gateway reads it through a
+   * read-only mount, not a container input, so its digest label (CONFIG_DIGEST_LABEL, in `labels`) is what replaces
+   * the container: list "labels" among the gateway inputs of every field that sets this.
+   */
+  readonly config?: true;
   /** A limit of the tenant's plan, rather than what the gateway runs or answers to. */
   readonly limit?: true;
   /** Grows the tenant's own filesystem (TenantDataDirectory, fleet/tenantDisks.ts) under the running gateway. */
@@ -99,8 +105,8 @@ export const TENANT_FIELDS: Readonly<Record<TenantField, TenantFieldInputs>> = {
   requestsPerMinute: { gateway: [], route: true, limit: true },
   disk: { gateway: [], dataDisk: true, limit: true },
   image: { gateway: ["image"] },
-  // The proxy's router rule (the route file) and the Control UI's allowed origin (the uploaded config).
-  domain: { gateway: ["uploads"], dns: true, route: true },
+  // The proxy's router rule (the route file) and the Control UI's allowed origin (the config file, by its digest label).
+  domain: { gateway: ["labels"], config: true, dns: true, route: true },
   // The model key's variable (envs).
   modelProvider: { gateway: ["envs"] },
 };

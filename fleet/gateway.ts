@@ -4,33 +4,57 @@
  * needs `gateway.trustedProxies` (else 403 proxy_attribution_required) and `gateway.controlUi.allowedOrigins` with
  * the public origin (else the WebSocket closes with 1008).
  */
+import { createHmac } from "node:crypto";
 import { GATEWAY_PORT } from "./catalog";
 
 /** Where the gateway keeps its state; the tenant's data volume is mounted here. */
 export const GATEWAY_STATE_DIR = "/home/node/.openclaw";
-/** The config AgentPod renders; outside the data volume so tenant data and managed settings never mix. */
-export const GATEWAY_CONFIG_PATH = "/etc/agentpod/openclaw.json";
+/**
+ * The folder of the config AgentPod renders: a directory of the host (fleet/hostScripts.ts gatewayConfigDir)
+ * mounted read-only, outside the data volume so tenant data and managed settings never mix.
+ */
+export const GATEWAY_CONFIG_DIR = "/etc/agentpod";
+export const GATEWAY_CONFIG_FILE = "openclaw.json";
+export const GATEWAY_CONFIG_PATH = `${GATEWAY_CONFIG_DIR}/${GATEWAY_CONFIG_FILE}`;
 export const GATEWAY_USER = "1000:1000";
 /** Foreground gateway on all interfaces of its container, run in /app as in the official image. */
 export const GATEWAY_WORKDIR = "/app";
 export const GATEWAY_COMMAND = ["node", "dist/index.js", "gateway", "--bind", "lan", "--port", String(GATEWAY_PORT)];
 
 /**
- * Not read-only, measured: OpenClaw itself runs on a read-only root (health, a WebSocket handshake with the official
- * client and state writes all work with a tmpfs at /tmp and at ~/.cache, the only places it writes outside its state
- * directory: `docker diff` after those), but the Docker provider uploads the managed config (GATEWAY_CONFIG_PATH)
- * through the container's root, and Docker 20.10 refuses that on a read-only root ("container rootfs is marked
- * read-only"), even into a volume. A read-only root needs the config delivered another way (a root-owned file on the
- * host, mounted read-only), which is not done yet.
+ * The gateway's root filesystem is read-only; these are its only writable places besides the state directory,
+ * measured with the real gateway (openclaw 2026.9.6) running read-only through health, a WebSocket handshake with the
+ * official client, `devices list`, `cron list` and the Control UI's pairing (docs/readonly-gateway.md):
+ * - /tmp: its log file (/tmp/openclaw/*.log), lock files and terminal staging, a few KiB;
+ * - ~/.cache: /home/node/.cache/openclaw, created empty at start.
+ * Everything else it keeps (SQLite state, devices, cron, credentials, the Control UI asset cache, its own tmp
+ * locks) is under OPENCLAW_STATE_DIR, on the data volume. Nothing runs from either tmpfs, so both are noexec. Their
+ * pages count against the container's memory limit, hence small fixed sizes.
  */
+export const GATEWAY_TMPFS: Readonly<Record<string, string>> = {
+  "/tmp": "rw,noexec,nosuid,nodev,size=64m",
+  "/home/node/.cache": "rw,noexec,nosuid,nodev,size=64m,uid=1000,gid=1000,mode=0700",
+};
+
 /**
- * Environment every gateway gets besides its secrets. The config is managed by AgentPod (read-only for the
- * gateway); the state directory is named explicitly, else the gateway derives it from the config's folder.
+ * A digest of the gateway's config that a change of the config changes, and that says nothing about it: an HMAC keyed
+ * with the gateway's token (a secret of the same tenant, already a container input), so even a config that carries a
+ * secret cannot be guessed back from the label that carries the digest (CONFIG_DIGEST_LABEL).
+ */
+export function gatewayConfigDigest(config: string, key: string): string {
+  return createHmac("sha256", key).update(config).digest("hex");
+}
+
+/**
+ * Environment every gateway gets besides its secrets. The config is managed by AgentPod: OPENCLAW_CONFIG_READONLY
+ * makes `openclaw config set` refuse with a message that names the external source (without it, the write fails on
+ * the read-only mount with EROFS). The state directory is named explicitly, else the gateway derives it from the
+ * config's folder.
  */
 export const GATEWAY_ENV = [
   `OPENCLAW_CONFIG_PATH=${GATEWAY_CONFIG_PATH}`,
   "OPENCLAW_CONFIG_READONLY=1",
-  "OPENCLAW_STATE_DIR=/home/node/.openclaw",
+  `OPENCLAW_STATE_DIR=${GATEWAY_STATE_DIR}`,
   "OPENCLAW_DISABLE_BONJOUR=1",
   "OPENCLAW_NO_AUTO_UPDATE=1",
 ];

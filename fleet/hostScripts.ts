@@ -5,6 +5,7 @@
  */
 import { DISK_DATA_DIR, TENANT_DATA_ROOT, TENANT_DISK_ROOT, TENANT_VOLUME_ROOT, tenantDataDir, tenantDataLinkTarget, tenantDiskImage, tenantVolumeDir } from "./hostLayout";
 import { DISK_BLOCK_BYTES, DISK_SHELL_FUNCTIONS, MKFS_OPTIONS, diskBlocks, diskImageBytes } from "./tenantDisks";
+import { GATEWAY_CONFIG_FILE } from "./gateway";
 
 export { tenantDataDir } from "./hostLayout";
 
@@ -138,3 +139,24 @@ export const writeRouteScript = (tenant: string) =>
 
 /** Removes a tenant's route file: Traefik stops routing its domain. */
 export const removeRouteScript = (tenant: string) => `set -eu; rm -f ${HOST_ROUTES_DIR}/${routeFileName(tenant)}`;
+
+/**
+ * Where each tenant's gateway config lives on the host (fleet/gateway.ts renders it): one directory per tenant on
+ * the server's own disk, mounted read-only as the gateway's config folder (the gateway's root is read-only, so the
+ * Docker provider cannot upload into it). Like the routes, it goes with a lost server and is written again.
+ */
+export const HOST_GATEWAY_CONFIG_ROOT = "/etc/agentpod/gateways";
+export const gatewayConfigDir = (tenant: string) => `${HOST_GATEWAY_CONFIG_ROOT}/${tenant}`;
+
+/**
+ * Writes a tenant's gateway config (its text on stdin) atomically, readable by the gateway's UID 1000 alone (0600 in
+ * a 0700 directory): it may carry secrets. Nothing is echoed, so an error never prints the content.
+ */
+export function writeGatewayConfigScript(tenant: string): string {
+  const dir = gatewayConfigDir(tenant);
+  const tmp = `${dir}/.${GATEWAY_CONFIG_FILE}.tmp`;
+  return `set -eu; umask 077; mkdir -p ${dir}; chown 1000:1000 ${dir}; chmod 700 ${dir}; cat > ${tmp}; chown 1000:1000 ${tmp}; chmod 600 ${tmp}; mv -f ${tmp} ${dir}/${GATEWAY_CONFIG_FILE}`;
+}
+
+/** Removes a tenant's gateway config directory (after its container is gone). */
+export const removeGatewayConfigScript = (tenant: string) => `set -eu; rm -rf ${gatewayConfigDir(tenant)}`;

@@ -21,6 +21,11 @@ export const HOST_LABEL = "agentpod.host";
 export const FLEET_LABEL = "agentpod.fleet";
 /** Label giving the part an object plays that is not a tenant's: "proxy", "edge", "server", "server-disk", "host-data", "backup". */
 export const ROLE_LABEL = "agentpod.role";
+/**
+ * Label carrying a keyed digest of a gateway's config file (fleet/gateway.ts gatewayConfigDigest): the config is a
+ * host file, not a container input, so this label is what makes a config change replace the container.
+ */
+export const CONFIG_DIGEST_LABEL = "agentpod.config-digest";
 
 /**
  * Docker's names for a tenant's objects, derived from its immutable name and nothing else. The hostname is fixed

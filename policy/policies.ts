@@ -96,6 +96,34 @@ export const tenantGatewayHardened: ResourceValidationPolicy = {
   },
 };
 
+/** A tmpfs option string bounds its size ("size=64m", "size=10%"); without one, tmpfs may take half the memory. */
+export const tmpfsBounded = (options: unknown) => typeof options === "string" && options.split(",").some((o) => /^size=\d+(\.\d+)?[kmg%]?$/i.test(o.trim()));
+
+export const tenantGatewayReadOnlyRoot: ResourceValidationPolicy = {
+  name: "tenant-gateway-read-only-root",
+  description:
+    "Every tenant gateway container has a read-only root filesystem, and each of its tmpfs scratch mounts has a size limit; " +
+    "the gateway writes only its state directory (the tenant's data volume) and those.",
+  enforcementLevel: "mandatory",
+  severity: "high",
+  validateResource: (args, reportViolation) => {
+    if (!isTenantContainer(args.type, args.props)) return;
+    const name = dockerName(args.props, args.name);
+    if (args.props.readOnly !== true) {
+      reportViolation(
+        `Tenant gateway container ${name} has a writable root filesystem: set \`readOnly: true\` (OpenClaw writes only its state ` +
+          `directory and the tmpfs of fleet/gateway.ts GATEWAY_TMPFS). Change it in ${WHERE_GATEWAY}.`,
+      );
+    }
+    const tmpfs = readKnown(() => args.props.tmpfs as Record<string, unknown> | undefined);
+    for (const [path, options] of Object.entries(tmpfs.known ? (tmpfs.value ?? {}) : {})) {
+      if (!tmpfsBounded(options)) {
+        reportViolation(`Tenant gateway container ${name} mounts a tmpfs at ${path} without a size limit ("${String(options)}"): add "size=..." (see GATEWAY_TMPFS in fleet/gateway.ts).`);
+      }
+    }
+  },
+};
+
 export const tenantGatewayPidsLimit: StackValidationPolicy = {
   name: "tenant-gateway-pids-limit",
   description: "Every tenant gateway container has a ContainerPidsLimit with a positive limit, so a fork bomb cannot starve the host.",
@@ -280,11 +308,15 @@ export const traefikDashboardNotExposed: ResourceValidationPolicy = {
     }
     const labels = readKnown(() => props.labels as Labels);
     if (labels.known) {
-      for (const { label, value } of labels.value ?? []) {
-        if (!label || !/^traefik\.http\.routers\.[^.]+\.service$/i.test(label)) continue;
-        if (/^(api|dashboard)@internal$/i.test(String(value ?? "").trim())) {
+      for (const entry of labels.value ?? []) {
+        // A computed label (a tenant's config digest) is unknown in a first preview: only its name can be read then.
+        const label = readKnown(() => entry?.label);
+        if (!label.known || !label.value || !/^traefik\.http\.routers\.[^.]+\.service$/i.test(label.value)) continue;
+        const value = readKnown(() => entry?.value);
+        if (!value.known) continue;
+        if (/^(api|dashboard)@internal$/i.test(String(value.value ?? "").trim())) {
           reportViolation(
-            `Container ${name} has the label ${label}=${value}, which publishes Traefik's API and dashboard through a router. ` +
+            `Container ${name} has the label ${label.value}=${value.value}, which publishes Traefik's API and dashboard through a router. ` +
               "Remove the label: tenant routers point at their own gateway service only (fleet/routes.ts).",
           );
         }
@@ -320,4 +352,4 @@ export const noDockerApiInContainers: ResourceValidationPolicy = {
   },
 };
 
-export const policies = [tenantGatewayHardened, tenantGatewayPidsLimit, tenantGatewayDiskQuota, tenantDataVolumeKept, noPublicSsh, traefikDashboardNotExposed, noDockerApiInContainers];
+export const policies = [tenantGatewayHardened, tenantGatewayReadOnlyRoot, tenantGatewayPidsLimit, tenantGatewayDiskQuota, tenantDataVolumeKept, noPublicSsh, traefikDashboardNotExposed, noDockerApiInContainers];

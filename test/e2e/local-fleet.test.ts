@@ -5,6 +5,7 @@
  * it runs beside a developer's own local stack.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { GATEWAY_TMPFS } from "../../fleet/gateway";
 import { createLocalFleet, docker, getVia, handshake, isPortFree, removeFleetObjects, stepsOf, tcpProbeScript, waitFor, type LocalFleet } from "../support/localFleet";
 
 const FLEET = "e2e";
@@ -31,6 +32,17 @@ const THREE = `  - name: alpha
     host: local-b
 `;
 const HOSTS = ["local-a", "local-b"];
+/** Paths a gateway tries to write: only its state directory (the data volume) and its scratch tmpfs may take it. */
+const WRITE_PROBES: Record<string, "refused" | "writable"> = {
+  "/e2e-probe": "refused",
+  "/usr/e2e-probe": "refused",
+  "/app/e2e-probe": "refused",
+  "/home/node/e2e-probe": "refused",
+  "/etc/agentpod/openclaw.json": "refused",
+  "/home/node/.openclaw/e2e-probe": "writable",
+  "/tmp/e2e-probe": "writable",
+  "/home/node/.cache/e2e-probe": "writable",
+};
 const HOST_OF: Record<string, string> = { alpha: "local-a", bravo: "local-a", charlie: "local-b", delta: "local-b" };
 
 let fleet: LocalFleet;
@@ -99,12 +111,31 @@ describe("local fleet on the real engine", () => {
     expect(Object.values(proxyBefore).every((p) => p.id !== "")).toBe(true);
   });
 
+  test("a2. the gateway's root is read-only: / and /usr refuse writes, its config is read-only, its state directory and scratch take them", () => {
+    expect(inspect("alpha", "{{.HostConfig.ReadonlyRootfs}}")).toBe("true");
+    expect(JSON.parse(inspect("alpha", "{{json .HostConfig.Tmpfs}}"))).toEqual(GATEWAY_TMPFS);
+    // `: >>` creates or appends nothing: the same probe for every path, harmless where it succeeds.
+    const probe = (tenant: string) =>
+      execIn(`${FLEET}-${tenant}`, `for p in ${Object.keys(WRITE_PROBES).join(" ")}; do if (: >> "$p") 2>/dev/null; then echo "$p writable"; else echo "$p refused"; fi; done`).trim().split("\n");
+    const expected = Object.entries(WRITE_PROBES).map(([p, outcome]) => `${p} ${outcome}`);
+    for (const tenant of ["alpha", "charlie"]) expect(probe(tenant), tenant).toEqual(expected);
+    // The refusal is the read-only filesystem's, not a permission of the user (who owns its home).
+    expect(execIn(`${FLEET}-alpha`, "touch /home/node/probe 2>&1 || true")).toMatch(/Read-only file system/);
+    // OpenClaw reads its config from the read-only mount and says where to change it.
+    expect(JSON.parse(execIn(`${FLEET}-alpha`, "cat /etc/agentpod/openclaw.json")).gateway.controlUi.allowedOrigins).toEqual([`http://alpha.localhost:${PORT}`]);
+    const configSet = execIn(`${FLEET}-alpha`, "node dist/index.js config set gateway.controlUi.allowInsecureAuth true 2>&1; echo exit=$?");
+    expect(configSet).toMatch(/externally managed/);
+    expect(configSet.trim().split("\n").at(-1)).not.toBe("exit=0");
+    execIn(`${FLEET}-alpha`, "echo kept-on-a-read-only-root > /home/node/.openclaw/e2e-readonly-marker");
+  });
+
   test("a second preview right after `up` shows no change (no perpetual diff that would restart tenants)", () => {
     expect(changedSteps(fleet.agentpod(["preview", "--json"]).stdout)).toEqual([]);
   });
 
   test("b. a plan change alters only that tenant, in the preview and for real, and its data survives", async () => {
     execIn(`${FLEET}-alpha`, "echo kept-across-plan-change > /home/node/.openclaw/e2e-marker");
+    const containerBefore = inspect("alpha", "{{.Id}}");
     fleet.writeTenants(tenantsFile(THREE.replace("  - name: alpha\n    host: local-a\n", "  - name: alpha\n    host: local-a\n    plan: pro\n")));
     const changed = changedSteps(fleet.agentpod(["preview", "--json"]).stdout);
     expect(changed.length).toBeGreaterThan(0);
@@ -115,6 +146,10 @@ describe("local fleet on the real engine", () => {
     expect(inspect("alpha", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}")).toBe(`${4 * 1024 ** 3} 2000000000 1024`);
     expect(inspect("bravo", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}")).toBe(`${2 * 1024 ** 3} 1000000000`);
     expect(execIn(`${FLEET}-alpha`, "cat /home/node/.openclaw/e2e-marker").trim()).toBe("kept-across-plan-change");
+    // A new container (a CPU change replaces it), again read-only, with what was written on the old one's state.
+    expect(inspect("alpha", "{{.Id}}")).not.toBe(containerBefore);
+    expect(inspect("alpha", "{{.HostConfig.ReadonlyRootfs}}")).toBe("true");
+    expect(execIn(`${FLEET}-alpha`, "cat /home/node/.openclaw/e2e-readonly-marker").trim()).toBe("kept-on-a-read-only-root");
     await waitFor("alpha /healthz after the plan change", async () => ((await getVia(PORT, host("alpha"), "/healthz", address("alpha"))).status === 200 ? true : undefined), 30_000);
   });
 

@@ -51,7 +51,7 @@ describe("adding a tenant", () => {
     expect(diff.added.length).toBeGreaterThan(0);
     expect(diff.added.every(ofTenant("hooli"))).toBe(true);
     expect(diff.added).toEqual(
-      ["hooli", "hooli-dns-a", "hooli-dns-aaaa", "hooli-data", "hooli-dns", "hooli-data-dir", "hooli-gateway", "hooli-network", "hooli-pids", "hooli-proxy-attachment", "hooli-route", "hooli-token"].sort(),
+      ["hooli", "hooli-config", "hooli-dns-a", "hooli-dns-aaaa", "hooli-data", "hooli-dns", "hooli-data-dir", "hooli-gateway", "hooli-network", "hooli-pids", "hooli-proxy-attachment", "hooli-route", "hooli-token"].sort(),
     );
   });
 });
@@ -186,6 +186,8 @@ describe("moving a tenant to another host", () => {
       "globex-proxy-attachment": ["containerId", "dockerHost", "hostKey"],
       "globex-pids": ["dockerHost", "hostKey"],
       "globex-route": ["dockerHost", "shell"],
+      // Its gateway config too: same content, written on the new host.
+      "globex-config": ["dockerHost", "shell"],
       "globex-data-dir": ["host", "serverId", "shell"],
       "globex-dns-a": ["content"],
       "globex-dns-aaaa": ["content"],

@@ -70,7 +70,7 @@ class StateBuilder {
 /** A pinned host key (a real P-256 public key in OpenSSH form). */
 const PINNED = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEk1bdHjtjHq1fVvGNz2Wre9lg54kvjVFSqbgB5d5tC6z6J34J4TSr1TbNPXvPLaAWmTuXUsd3ARaQZwAOsywgs=";
 const localEndpoint = (host: string) => `unix:///run/agentpod/servers/e2e-${host}/docker.sock`;
-const TENANT_ENGINE_PARTS = ["network", "data", "gateway", "proxy-attachment", "pids", "route"] as const;
+const TENANT_ENGINE_PARTS = ["network", "data", "gateway", "proxy-attachment", "pids", "route", "config"] as const;
 const tenantEngineNames = (tenant: string) => TENANT_ENGINE_PARTS.map((p) => `${tenant}-${p}`);
 
 /** A tenant's resources as TenantGateway registers them, children of the component. */
@@ -101,6 +101,7 @@ function addTenant(state: StateBuilder, tenant: string, provider: string, endpoi
   });
   state.add(`${DYN}:ContainerPidsLimit`, `${tenant}-pids`, { parent, inputs: { container: `e2e-${tenant}`, limit: 512, dockerHost: endpoint }, dependencies: [gateway.urn] });
   state.add(`${DYN}:TenantRoute`, `${tenant}-route`, { parent, inputs: { tenant, dockerHost: endpoint, shell: { kind: "docker-exec" } }, dependencies: [gateway.urn] });
+  state.add(`${DYN}:GatewayConfigFile`, `${tenant}-config`, { parent, inputs: { tenant, dockerHost: endpoint, shell: { kind: "docker-exec" } } });
 }
 
 /** A local stack with two local servers: alpha on local-a, charlie on local-b. */
@@ -195,6 +196,7 @@ function hetznerState(): StateBuilder {
     const gateway = state.add("docker:index/container:Container", `${tenant}-gateway`, { parent, provider, dependencies: [network.urn, data.urn, attachment.urn] });
     state.add(`${DYN}:ContainerPidsLimit`, `${tenant}-pids`, { parent, inputs: { dockerHost: endpoint }, dependencies: [gateway.urn] });
     state.add(`${DYN}:TenantRoute`, `${tenant}-route`, { parent, inputs: { tenant, dockerHost: endpoint }, dependencies: [gateway.urn] });
+    state.add(`${DYN}:GatewayConfigFile`, `${tenant}-config`, { parent, inputs: { tenant, dockerHost: endpoint } });
     const dns = state.add("agentpod:index:TenantDns", `${tenant}-dns`, { parent: state.named("agentpod-prod").urn });
     state.add("cloudflare:index/dnsRecord:DnsRecord", `${tenant}-dns-a`, { parent: dns.urn, provider: cloudflareDefault });
   }

@@ -67,13 +67,15 @@ describe("local target", () => {
     expect(run.named("local-a-proxy-edge").inputs.name).toBe("demo--edge");
     const alpha = run.named("alpha-gateway").inputs;
     expect(alpha.name).toBe("demo-alpha");
-    expect(alpha.labels.map((l: { label: string }) => l.label).sort()).toEqual(["agentpod.fleet", "agentpod.host", "agentpod.tenant"]);
+    expect(alpha.labels.map((l: { label: string }) => l.label).sort()).toEqual(["agentpod.config-digest", "agentpod.fleet", "agentpod.host", "agentpod.tenant"]);
     const route = parse(run.named("alpha-route").inputs.content);
     expect(route.http.routers.alpha).toMatchObject({ rule: "Host(`alpha.localhost`)", entryPoints: ["web"] });
     expect(route.http.routers.alpha.tls).toBeUndefined();
     expect(route.http.services.alpha.loadBalancer.servers).toEqual([{ url: "http://demo-alpha:18789" }]);
     expect(run.named("alpha-route").inputs.shell).toMatchObject({ kind: "docker-exec", container: "demo-host-local-a" });
-    expect(JSON.parse(alpha.uploads[0].content).gateway.controlUi.allowedOrigins).toEqual(["http://alpha.localhost:18999"]);
+    const config = run.named("alpha-config").inputs;
+    expect(config.shell).toMatchObject({ kind: "docker-exec", container: "demo-host-local-a" });
+    expect(JSON.parse(config.content.value).gateway.controlUi.allowedOrigins).toEqual(["http://alpha.localhost:18999"]);
     expect(run.outputs.tenants.alpha.url).toBe("http://alpha.localhost:18999");
   });
 

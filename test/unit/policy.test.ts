@@ -18,7 +18,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CACHE_DIR, PROJECT_DIR, engineEnvironment } from "../../cli/engine";
 import { engineViewPolicies, policyCollector, resolvePolicyPack, type EngineViolation } from "../../policy/engineView";
-import { dashboardFlags, isEveryone, portSpecIncludes } from "../../policy/policies";
+import { dashboardFlags, isEveryone, portSpecIncludes, tmpfsBounded } from "../../policy/policies";
 import { agentpodProgram } from "../../stack/program";
 import { PROD_CONFIG, PROD_SECRETS } from "../support/mockFleet";
 
@@ -129,6 +129,8 @@ function tenantGateway(provider: docker.Provider, tenant: string, overrides: Par
     securityOpts: ["no-new-privileges:true"],
     memory: 2048,
     memorySwap: 2048,
+    readOnly: true,
+    tmpfs: { "/tmp": "rw,noexec,size=64m" },
     labels: tenantLabels(tenant),
     ...overrides,
   };
@@ -167,6 +169,26 @@ describe("policy pack on the real engine", () => {
       'tenant-gateway-hardened: Tenant gateway container agentpod-acme: no-new-privileges is not set: add "no-new-privileges:true" to `securityOpts`. Change it in components/tenantGateway.ts (TenantGateway.createContainer).',
     ]);
     expect(run.violations.every((v) => v.policyName === "tenant-gateway-hardened" && v.enforcementLevel === "mandatory")).toBe(true);
+  });
+
+  test("a tenant gateway with a writable root, or an unbounded tmpfs, is rejected; read-only with bounded tmpfs passes", async () => {
+    const run = await previewWithPolicies(() => {
+      const provider = dockerProvider();
+      const gateways = [
+        tenantGateway(provider, "acme", {}, ["readOnly"]),
+        tenantGateway(provider, "globex", { readOnly: false, tmpfs: { "/tmp": "rw,noexec", "/home/node/.cache": "size=64m" } }),
+        tenantGateway(provider, "initech"), // positive control: read-only root, bounded tmpfs
+      ];
+      gateways.forEach((c, i) => new PidsLimit(`pids-${i}`, { container: c.name, containerId: c.id, limit: 512 }));
+      // Not a tenant's container: the rule does not apply to it.
+      new docker.Container("proxy", { name: "agentpod-traefik", image: IMAGE, labels: [{ label: "agentpod.role", value: "proxy" }] }, { provider });
+    });
+    expect(run.ok).toBe(false);
+    expect(run.lines.sort()).toEqual([
+      "tenant-gateway-read-only-root: Tenant gateway container agentpod-acme has a writable root filesystem: set `readOnly: true` (OpenClaw writes only its state directory and the tmpfs of fleet/gateway.ts GATEWAY_TMPFS). Change it in components/tenantGateway.ts (TenantGateway.createContainer).",
+      'tenant-gateway-read-only-root: Tenant gateway container agentpod-globex has a writable root filesystem: set `readOnly: true` (OpenClaw writes only its state directory and the tmpfs of fleet/gateway.ts GATEWAY_TMPFS). Change it in components/tenantGateway.ts (TenantGateway.createContainer).',
+      'tenant-gateway-read-only-root: Tenant gateway container agentpod-globex mounts a tmpfs at /tmp without a size limit ("rw,noexec"): add "size=..." (see GATEWAY_TMPFS in fleet/gateway.ts).',
+    ]);
   });
 
   test("a tenant gateway without a pids limit, or with a limit of 0, is rejected", async () => {
@@ -360,6 +382,11 @@ describe("policy pack on the real engine", () => {
 });
 
 describe("policy helpers", () => {
+  test("a tmpfs is bounded by a size option only", () => {
+    expect(["rw,noexec,size=64m", "size=10%", " size=1048576 ,mode=0700", "size=1.5g"].map(tmpfsBounded)).toEqual([true, true, true, true]);
+    expect(["rw,noexec", "", "nr_inodes=100", "size=", "size=lots", undefined, 64].map(tmpfsBounded)).toEqual([false, false, false, false, false, false, false]);
+  });
+
   test("port specs and open sources", () => {
     expect(["22", "1-1024", "20-30", "any", "", undefined].map((p) => portSpecIncludes(p, 22))).toEqual([true, true, true, true, true, true]);
     expect(["2222", "23-80", "80", "443"].map((p) => portSpecIncludes(p, 22))).toEqual([false, false, false, false]);

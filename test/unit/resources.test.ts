@@ -8,6 +8,9 @@ import { parse } from "yaml";
 import { beforeAll, describe, expect, test } from "vitest";
 import { PROD_CONFIG, PROD_SECRETS, compareRuns, runFleet, tenantKeyOf, type FleetRun } from "../support/mockFleet";
 import { SECRET_SIG, plainOutputs, withoutSecrets } from "../support/secrecy";
+import { createHash } from "node:crypto";
+import { containerInputEffect } from "../../fleet/containerChanges";
+import { gatewayConfigDigest } from "../../fleet/gateway";
 
 const EXAMPLE = readFileSync("tenants.yaml", "utf8");
 let fleet: FleetRun;
@@ -42,8 +45,18 @@ describe("tenant gateway container", () => {
       cpus: "2.0",
       wait: true,
       networksAdvanced: [{ name: "agentpod-acme" }],
-      volumes: [{ volumeName: "agentpod-acme-data", containerPath: "/home/node/.openclaw" }],
+      volumes: [
+        { volumeName: "agentpod-acme-data", containerPath: "/home/node/.openclaw" },
+        { hostPath: "/etc/agentpod/gateways/acme", containerPath: "/etc/agentpod", readOnly: true },
+      ],
+      // Read-only root; scratch space bounded and not executable.
+      readOnly: true,
+      tmpfs: {
+        "/tmp": "rw,noexec,nosuid,nodev,size=64m",
+        "/home/node/.cache": "rw,noexec,nosuid,nodev,size=64m,uid=1000,gid=1000,mode=0700",
+      },
     });
+    expect(acme.uploads).toBeUndefined();
     expect(acme.healthcheck.tests.join(" ")).toContain("http://127.0.0.1:18789/healthz");
     expect(fleet.named("acme-pids").inputs).toMatchObject({ limit: 1024, container: "agentpod-acme" });
     expect(fleet.named("initech-pids").inputs.limit).toBe(512);
@@ -75,16 +88,38 @@ describe("tenant gateway container", () => {
     expect(envs).toContain("OPENCLAW_GATEWAY_TOKEN=token-of-acme-token");
   });
 
-  test("is configured to trust its network's proxy and its own public origin", () => {
+  test("is configured to trust its network's proxy and its own public origin, from a secret config file on its host", () => {
     const acme = fleet.named("acme-gateway");
     const network = fleet.named("acme-network");
-    const config = JSON.parse(acme.inputs.uploads[0].content);
-    expect(acme.inputs.uploads[0].file).toBe("/etc/agentpod/openclaw.json");
+    const file = fleet.named("acme-config");
+    expect(file.inputs).toMatchObject({ tenant: "acme", dockerHost: "ssh://root@203.0.113.10", shell: { kind: "ssh", address: "203.0.113.10" } });
+    const config = JSON.parse(secretValue(file.inputs.content));
     expect(config.gateway.controlUi.allowedOrigins).toEqual(["https://acme.agents.example.com"]);
     expect(config.gateway.trustedProxies).toHaveLength(1);
     expect(config.gateway.trustedProxies[0]).toMatch(/^172\.30\.\d+\.0\/24$/);
     expect(config.gateway.auth).toEqual({ mode: "token" });
     expect(network.inputs).toMatchObject({ name: "agentpod-acme", driver: "bridge" });
+    // The container waits for its file, and its digest label follows the file's content without revealing it.
+    expect(acme.options.dependsOn).toContain("acme-config");
+    const digest = label(acme, "agentpod.config-digest");
+    expect(digest).toBe(gatewayConfigDigest(secretValue(file.inputs.content), "token-of-acme-token"));
+    expect(digest).not.toBe(createHash("sha256").update(secretValue(file.inputs.content)).digest("hex"));
+    expect(label(fleet.named("initech-gateway"), "agentpod.config-digest")).not.toBe(digest);
+  });
+
+  test("a change of one tenant's config rewrites its file and replaces its container alone", async () => {
+    const moved = EXAMPLE.replace("domain: acme.agents.example.com", "domain: chat.agents.example.com");
+    expect(moved).not.toBe(EXAMPLE);
+    const after = await runFleet({ tenantsYaml: moved });
+    if (after.error) throw after.error;
+    const diff = compareRuns(fleet, after);
+    expect(diff.added).toEqual([]);
+    expect(diff.removed).toEqual([]);
+    expect(diff.changed["acme-config"]).toEqual(["content"]);
+    // The label is the only gateway input that follows the config; any label change replaces the container.
+    expect(diff.changed["acme-gateway"]).toEqual(["labels"]);
+    expect(containerInputEffect("labels")).toBe("replace");
+    expect(Object.keys(diff.changed).filter((name) => !name.startsWith("acme-")), JSON.stringify(diff.changed)).toEqual([]);
   });
 
   test("gets its own network that the host's proxy joins", () => {
