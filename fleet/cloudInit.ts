@@ -7,6 +7,11 @@ import { installFenceCommands } from "./hostFirewall";
 
 export const HOST_DATA_MOUNT = "/mnt/agentpod";
 export const TENANT_DATA_ROOT = `${HOST_DATA_MOUNT}/tenants`;
+/**
+ * The proxy's ACME account and certificates (acme.json), on the data volume so that a replaced server serves the
+ * certificates its predecessor obtained instead of asking the CA again.
+ */
+export const PROXY_CERTIFICATES_DIR = `${HOST_DATA_MOUNT}/proxy`;
 
 /** The host's pinned SSH host key pair (providers/hostSshKey.ts): the private key is a secret. */
 export interface HostKeyPair {

@@ -39,12 +39,6 @@ export const traefikContainerName = (fleet: string) => `${fleet}-traefik`;
 export const backupContainerName = (fleet: string) => `${fleet}--backup`;
 /** Sorts before any <fleet>-<tenant> network name ("-" < digits and letters); see HostProxy. */
 export const edgeNetworkName = (fleet: string) => `${fleet}--edge`;
-/**
- * The proxy's ACME account and certificates. "agentpod-traefik-certificates" for the default fleet, as it always
- * was: a fixed-name volume that is renamed is replaced, and its certificates would be issued again.
- */
-export const certificateVolumeName = (fleet: string) => `${traefikContainerName(fleet)}-certificates`;
-
 /** A local server's objects on this machine's engine (the local target's hosts; see fleet/localServers.ts). */
 export const localServerObjectNames = (fleet: string, host: string) => ({
   container: `${fleet}-host-${host}`,

@@ -39,7 +39,7 @@ export interface FleetPlan {
 }
 
 export interface PlanOptions {
-  /** Suffix for tenants without an explicit domain: the DNS zone (prod) or "localhost" (local). */
+  /** Suffix for tenants without an explicit domain: the DNS zone (prod) or "agents.localhost" (local, LOCAL_ZONE). */
   readonly domainSuffix: string;
 }
 
