@@ -50,7 +50,7 @@ ${TENANTS.map((t) => `  - { name: ${t}, host: ${HOST} }`).join("\n")}
   // The browser accepts the fleet's certificate, verified here against the local CA first.
   const served = await servedCertificate(fleet.address(HOST), fleet.httpsPort, localDomain(TENANTS[0]!), localCa());
   if (!served.authorized) throw new Error(`the fleet's certificate does not verify against the local CA: ${served.error}`);
-  browser = await launchBrowser(Object.fromEntries(TENANTS.map((t) => [localDomain(t), fleet.address(HOST)])), [publicKeyHash(served.certificate!)]);
+  browser = await launchBrowser(Object.fromEntries(TENANTS.map((t) => [localDomain(t), fleet.address(HOST)])), [publicKeyHash(served.certificate!.raw)]);
 });
 
 afterAll(async () => {

@@ -3,7 +3,7 @@
  * work on these machines). Host names are mapped to the local servers' loopback addresses, as a customer's DNS
  * would map them to the hosts. On failure a step's screenshot is kept under test-artifacts/ (or $AGENTPOD_ARTIFACTS).
  */
-import { createHash } from "node:crypto";
+import { X509Certificate, createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -23,8 +23,14 @@ export function launchBrowser(hosts: Readonly<Record<string, string>>, trustedKe
   return chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", `--host-resolver-rules=${rules}`, ...trust] });
 }
 
-/** The SHA-256 hash (base64) of a certificate's public key, as Chromium's --ignore-certificate-errors-spki-list takes it. */
-export const publicKeyHash = (certificate: { pubkey?: Buffer }) => createHash("sha256").update(certificate.pubkey!).digest("base64");
+/**
+ * The SHA-256 hash (base64) of a certificate's SubjectPublicKeyInfo (DER), as Chromium's
+ * --ignore-certificate-errors-spki-list takes it. `certificate`: the certificate itself, DER (a peer certificate's raw).
+ */
+export const publicKeyHash = (certificate: Buffer) =>
+  createHash("sha256")
+    .update(new X509Certificate(certificate).publicKey.export({ type: "spki", format: "der" }))
+    .digest("base64");
 
 /** Runs one step in a fresh browser profile (its own storage: a new device); screenshots it if the step fails. */
 export async function inFreshProfile<T>(browser: Browser, step: string, body: (page: Page) => Promise<T>): Promise<T> {
