@@ -24,20 +24,21 @@ export const REGISTRY_MIRROR = "http://agentpod-registry:5000";
 export const LOCAL_ZONE = "agents.localhost";
 /**
  * The local ACME server that set-up starts (scripts/setup/acme.sh, which holds the same addresses). Its containers
- * have fixed addresses on the network agentpod-acme, which the local servers join: Traefik sits on a bridge inside
+ * have fixed addresses on the network agentpod-tls, which the local servers join: Traefik sits on a bridge inside
  * a server, where this machine's container names do not resolve and the tenant fence drops private destinations, so
- * the CA lives in 198.51.100.0/28 (TEST-NET-2, never routed on the internet), reached as production reaches Let's
- * Encrypt.
+ * the CA lives in 203.0.113.0/28 (TEST-NET-3, never routed on the internet), reached as production reaches Let's
+ * Encrypt. The name sorts after agentpod-registry: Docker publishes a server's ports on its first network by name,
+ * and clients keep arriving through the registry network as before.
  */
 export const LOCAL_ACME = {
-  network: "agentpod-acme",
+  network: "agentpod-tls",
   directoryUrl: "https://agentpod-acme:14000/dir",
   /** The httpreq adapter in front of the challenge test server's management API. */
   dnsApi: "http://agentpod-acme-api:8056",
   /** The challenge test server's DNS, which Pebble validates DNS-01 against. */
-  dnsServer: "198.51.100.3:8053",
+  dnsServer: "203.0.113.3:8053",
   /** Where the proxy finds the names above. */
-  hosts: { "agentpod-acme": "198.51.100.2", "agentpod-acme-api": "198.51.100.4" },
+  hosts: { "agentpod-acme": "203.0.113.2", "agentpod-acme-api": "203.0.113.4" },
   /** Pebble's management API, published for this machine: the current root at /roots/0. */
   management: "https://127.0.0.1:15000",
   email: "ops@agents.localhost",

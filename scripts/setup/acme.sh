@@ -8,17 +8,17 @@
 #   image       agentpod/acme:<version>: the three static binaries in an image from scratch
 #   TLS         Pebble's directory is served over HTTPS with a certificate for agentpod-acme signed by a CA generated
 #               once here ($AGENTPOD_CACHE/acme/server-ca.pem): Traefik trusts it through LEGO_CA_CERTIFICATES
-#   network     agentpod-acme, 198.51.100.0/28 (TEST-NET-2: never routed on the internet), with fixed addresses: the
+#   network     agentpod-tls, 203.0.113.0/28 (TEST-NET-3: never routed on the internet), with fixed addresses: the
 #               local servers join it, and their Traefik (on a bridge inside the server, which neither resolves this
 #               machine's container names nor may reach private ranges: the tenant fence drops them) reaches the CA
 #               at an address that is not private, as production's Traefik reaches Let's Encrypt on the internet.
 #               The addresses are fleet/localServers.ts's LOCAL_ACME; keep both in step.
 #   containers  restart unless-stopped and left running like agentpod-registry:
-#               agentpod-acme       198.51.100.2  Pebble: directory https://agentpod-acme:14000/dir, management API
+#               agentpod-acme       203.0.113.2  Pebble: directory https://agentpod-acme:14000/dir, management API
 #                                   (roots) on 127.0.0.1:15000 for this machine; validates DNS-01 against agentpod-acme-dns
-#               agentpod-acme-dns   198.51.100.3  pebble-challtestsrv: DNS on :8053, management API (/set-txt,
+#               agentpod-acme-dns   203.0.113.3  pebble-challtestsrv: DNS on :8053, management API (/set-txt,
 #                                   /clear-txt) on :8055
-#               agentpod-acme-api   198.51.100.4  the adapter: lego's httpreq API on :8056, forwarded to agentpod-acme-dns
+#               agentpod-acme-api   203.0.113.4  the adapter: lego's httpreq API on :8056, forwarded to agentpod-acme-dns
 #   trust       Pebble makes a new root CA each time it starts; `bin/agentpod ca` writes the bundle clients trust.
 # Idempotent: running containers of the current image are left alone (a restart would change Pebble's root).
 set -euo pipefail
@@ -31,8 +31,8 @@ challtestsrv="$AGENTPOD_BIN/pebble-challtestsrv-$PEBBLE_VERSION"
 adapter_hash="$(recipe_hash "$repo/images/acme/dns-adapter/go.mod" "$repo/images/acme/dns-adapter/main.go")"
 adapter="$AGENTPOD_BIN/acme-dns-adapter-$adapter_hash"
 image="agentpod/acme:${PEBBLE_VERSION#v}"
-network=agentpod-acme
-subnet=198.51.100.0/28
+network=agentpod-tls
+subnet=203.0.113.0/28
 tls="$AGENTPOD_CACHE/acme"
 export DOCKER_BUILDKIT=0
 
@@ -100,11 +100,11 @@ start() {
   docker run -d --name "$name" --restart unless-stopped --network "$network" --ip "$address" --label agentpod.role=acme \
     --memory 128m --cap-drop ALL --security-opt no-new-privileges "${options[@]}" "$image" "${command[@]}" >/dev/null
 }
-start agentpod-acme-dns 198.51.100.3 --entrypoint /pebble-challtestsrv -- \
+start agentpod-acme-dns 203.0.113.3 --entrypoint /pebble-challtestsrv -- \
   -dnsserver :8053 -management :8055 -http01 "" -https01 "" -tlsalpn01 "" -doh "" -defaultIPv4 "" -defaultIPv6 ""
-start agentpod-acme-api 198.51.100.4 --entrypoint /acme-dns-adapter -- -listen :8056 -challtestsrv http://agentpod-acme-dns:8055
+start agentpod-acme-api 203.0.113.4 --entrypoint /acme-dns-adapter -- -listen :8056 -challtestsrv http://agentpod-acme-dns:8055
 # No nonce rejections and no validation delays: Pebble's chaos settings test clients, not this stack.
-start agentpod-acme 198.51.100.2 -e PEBBLE_VA_NOSLEEP=1 -e PEBBLE_WFE_NONCEREJECT=0 -v "$tls/cert.pem:/etc/pebble/tls/cert.pem:ro" \
+start agentpod-acme 203.0.113.2 -e PEBBLE_VA_NOSLEEP=1 -e PEBBLE_WFE_NONCEREJECT=0 -v "$tls/cert.pem:/etc/pebble/tls/cert.pem:ro" \
   -v "$tls/key.pem:/etc/pebble/tls/key.pem:ro" -p 127.0.0.1:15000:15000 -- \
   -config /etc/pebble/pebble.json -dnsserver agentpod-acme-dns:8053
 for _ in $(seq 1 50); do

@@ -81,10 +81,10 @@ describe("local target", () => {
     expect(traefik.envs).toContain("LEGO_CA_CERTIFICATES=/etc/ssl/certs/agentpod-acme-server-ca.pem");
     // The ACME server's fixed addresses (no DNS inside a server knows them), on a network every server joins.
     expect(traefik.hosts).toEqual([
-      { host: "agentpod-acme", ip: "198.51.100.2" },
-      { host: "agentpod-acme-api", ip: "198.51.100.4" },
+      { host: "agentpod-acme", ip: "203.0.113.2" },
+      { host: "agentpod-acme-api", ip: "203.0.113.4" },
     ]);
-    expect(run.named("local-a-server").inputs.networksAdvanced).toEqual([{ name: "agentpod-registry" }, { name: "agentpod-acme" }]);
+    expect(run.named("local-a-server").inputs.networksAdvanced).toEqual([{ name: "agentpod-registry" }, { name: "agentpod-tls" }]);
     expect(run.named("local-a-proxy-edge").inputs.name).toBe("demo--edge");
     const alpha = run.named("alpha-gateway").inputs;
     expect(alpha.name).toBe("demo-alpha");

@@ -41,7 +41,7 @@ describe("Traefik's ACME flags", () => {
         `${ACME}.caserver=https://agentpod-acme:14000/dir`,
         `${ACME}.email=ops@agents.localhost`,
         `${ACME}.dnschallenge.provider=httpreq`,
-        `${ACME}.dnschallenge.resolvers=198.51.100.3:8053`,
+        `${ACME}.dnschallenge.resolvers=203.0.113.3:8053`,
         `${ACME}.dnschallenge.propagation.disablechecks=true`,
         "--entrypoints.web.http.redirections.entrypoint.to=:8443",
       ].sort(),
