@@ -66,11 +66,12 @@ describe("local fleet on the real engine", () => {
     const up = fleet.agentpod(["up", "--yes"]);
     expect(up.stdout).toContain("is up");
     for (const tenant of ["alpha", "bravo", "charlie"]) {
-      // Healthy containers get their route once Traefik sees the health event: allow it a moment.
+      // Healthy containers get their route once Traefik sees the health event, and a new host's first certificate
+      // once the ACME server has validated the DNS-01 challenge (a trusted answer needs both): allow it that time.
       const health = await waitFor(`${tenant} /healthz through Traefik`, async () => {
         const answer = await getVia(fleet.httpsPort, host(tenant), "/healthz", address(tenant));
         return answer.status === 200 ? answer : undefined;
-      }, 30_000);
+      }, 180_000);
       expect(JSON.parse(health.body)).toMatchObject({ ok: true });
       expect(inspect(tenant, "{{.State.Health.Status}}")).toBe("healthy");
     }
