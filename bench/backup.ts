@@ -9,7 +9,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import { createLocalFleet, docker, getVia, isPortFree, removeFleetObjects, tearDownFleet, waitFor } from "../test/support/localFleet";
+import { createLocalFleet, localDomain, docker, getVia, isPortFree, removeFleetObjects, tearDownFleet, waitFor } from "../test/support/localFleet";
 
 const FLEET = "benchbk";
 const PORT = 18480;
@@ -38,7 +38,7 @@ async function main() {
   if (!isPortFree(PORT)) throw new Error(`port ${PORT} is in use`);
   const fleet = createLocalFleet({ fleet: FLEET, port: PORT });
   const answers = (tenant: string, path = "/healthz") =>
-    waitFor(`${tenant}`, async () => ((await getVia(PORT, `${tenant}.localhost`, path, fleet.address(HOST))).status === 200 ? true : undefined), 600_000);
+    waitFor(`${tenant}`, async () => ((await getVia(fleet.httpsPort, localDomain(tenant), path, fleet.address(HOST))).status === 200 ? true : undefined), 600_000);
   const openclaw = (args: string) => fleet.execIn(HOST, `${FLEET}-g1`, `node dist/index.js ${args}`);
   const timed = (args: string[]) => {
     const start = performance.now();

@@ -7,7 +7,7 @@
  * Usage: npm run bench:replace
  */
 import { performance } from "node:perf_hooks";
-import { createLocalFleet, docker, getVia, isPortFree, removeFleetObjects, tearDownFleet, waitFor } from "../test/support/localFleet";
+import { createLocalFleet, localDomain, docker, getVia, isPortFree, removeFleetObjects, tearDownFleet, waitFor } from "../test/support/localFleet";
 
 const FLEET = "benchrepl";
 const PORT = 18380;
@@ -33,7 +33,7 @@ async function main() {
   if (!isPortFree(PORT)) throw new Error(`port ${PORT} is in use`);
   const fleet = createLocalFleet({ fleet: FLEET, port: PORT });
   const answers = (tenant: string) =>
-    waitFor(`${tenant} through the new server's proxy`, async () => ((await getVia(PORT, `${tenant}.localhost`, "/healthz", fleet.address(LOST))).status === 200 ? true : undefined), 600_000);
+    waitFor(`${tenant} through the new server's proxy`, async () => ((await getVia(fleet.httpsPort, localDomain(tenant), "/healthz", fleet.address(LOST))).status === 200 ? true : undefined), 600_000);
   try {
     for (const count of [2, 6]) {
       const names = Array.from({ length: count }, (_, i) => `t${i + 1}`);

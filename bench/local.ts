@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { REPO, createLocalFleet, docker, getVia, isPortFree, removeFleetObjects, tearDownFleet, waitFor } from "../test/support/localFleet";
+import { REPO, createLocalFleet, localDomain, docker, getVia, isPortFree, removeFleetObjects, tearDownFleet, waitFor } from "../test/support/localFleet";
 
 const FLEET = "bench";
 const PORT = 18280;
@@ -59,7 +59,7 @@ async function main() {
   removeFleetObjects(FLEET);
   if (!isPortFree(PORT)) throw new Error(`port ${PORT} is in use`);
   const fleet = createLocalFleet({ fleet: FLEET, port: PORT });
-  const answers = (tenant: string) => waitFor(`${tenant} through Traefik`, async () => ((await getVia(PORT, `${tenant}.localhost`, "/healthz", fleet.address("local"))).status === 200 ? true : undefined), 300_000);
+  const answers = (tenant: string) => waitFor(`${tenant} through Traefik`, async () => ((await getVia(fleet.httpsPort, localDomain(tenant), "/healthz", fleet.address("local"))).status === 200 ? true : undefined), 300_000);
   const upUntilAnswers = async (tenants: string[], newTenant: string) => {
     fleet.writeTenants(fleetYaml(tenants));
     const start = performance.now();

@@ -11,7 +11,7 @@
  * Usage: npm run bench:rollout (under the e2e lock: flock /tmp/agentpod-e2e.lock npm run bench:rollout).
  */
 import { performance } from "node:perf_hooks";
-import { createLocalFleet, getVia, isPortFree, probeLoop, removeFleetObjects, tearDownFleet, waitFor } from "../test/support/localFleet";
+import { createLocalFleet, localDomain, getVia, isPortFree, probeLoop, removeFleetObjects, tearDownFleet, waitFor } from "../test/support/localFleet";
 
 const FLEET = "benchwave";
 const PORT = 18685;
@@ -63,13 +63,13 @@ async function main() {
     fleet.writeTenants(fleetYaml(0));
     fleet.agentpod(["up", "--yes"]);
     for (const tenant of Object.keys(TENANTS)) {
-      await waitFor(`${tenant} ready`, async () => ((await getVia(PORT, `${tenant}.localhost`, "/readyz", address)).status === 200 ? true : undefined), 300_000);
+      await waitFor(`${tenant} ready`, async () => ((await getVia(fleet.httpsPort, localDomain(tenant), "/readyz", address)).status === 200 ? true : undefined), 300_000);
     }
 
     const loopStarted = Date.now();
     // One loop per tenant: a round of one loop waits for all its targets, and a request to a gateway that is gone can
     // hang for seconds, which would blur the others' figures.
-    const loops = Object.keys(TENANTS).map((tenant) => probeLoop([{ port: PORT, host: `${tenant}.localhost`, address }], PROBE_INTERVAL_MS));
+    const loops = Object.keys(TENANTS).map((tenant) => probeLoop([{ port: fleet.httpsPort, host: localDomain(tenant), address }], PROBE_INTERVAL_MS));
     fleet.writeTenants(fleetYaml(1));
     const start = performance.now();
     const up = await fleet.agentpodAsync(["up", "--yes"]);
@@ -85,7 +85,7 @@ async function main() {
     console.log(`\n${"tenant".padEnd(8)}${"image change".padEnd(62)}${"downtime".padStart(10)}${"start-to-healthy".padStart(18)}${"target".padStart(9)}`);
     let allMet = true;
     for (const [tenant, images] of Object.entries(TENANTS)) {
-      const mine = failures.filter((f) => f.host === `${tenant}.localhost`);
+      const mine = failures.filter((f) => f.host === localDomain(tenant));
       const downtimeMs = mine.length ? mine[mine.length - 1]!.at - mine[0]!.at + PROBE_INTERVAL_MS : 0;
       // The health log keeps 5 checks only: the engine's events say when the new container started and turned healthy.
       const startedAt = lastEvent(events, `${FLEET}-${tenant}`, "start");

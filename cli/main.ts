@@ -4,6 +4,7 @@
  * shared.ts holds what they share. This file is the help, the dispatch and the last-resort error printing.
  */
 import { backupCommand } from "./backup";
+import { caCommand } from "./ca";
 import { engineErrorText } from "./engineOutput";
 import { hostCommand } from "./host";
 import type { Handler } from "./shared";
@@ -40,6 +41,10 @@ tenants.yaml commands (edit or compare the file; nothing is applied):
             rotate-token <name> [--stack S] [--yes]   a new gateway token for one tenant, applied; no other tenant changes
   summary   [--base REF] [--markdown]       what the change since REF (default origin/main) does, tenant by tenant
 
+Local target:
+  ca        [--out FILE]            the CA bundle local tenants' certificates chain to (from the local ACME server);
+                                    prints its path, for NODE_EXTRA_CA_CERTS or curl --cacert
+
 Common options: --stack S (default local), --project DIR (directory of Pulumi.yaml; default: this checkout).
 Run \`agentpod <command> --help\` for the options of one command.
 Exit status: 0 success, 1 failure, 2 bad usage.`;
@@ -54,6 +59,7 @@ const commands: Record<string, Handler> = {
   host: hostCommand,
   backup: backupCommand,
   summary: summaryCommand,
+  ca: caCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

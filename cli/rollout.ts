@@ -22,6 +22,7 @@ import { rolloutSettings, type FleetPlan, type TenantPlan } from "../fleet/plan"
 import { describeWaves, heldImages, imagesInState, planRollout, rolloutReport, type ImageChange, type RolloutPlan } from "../fleet/rollout";
 import type { RunPermissions } from "../stack/program";
 import { backupScript } from "./backup";
+import { refreshLocalCaBundle } from "./ca";
 import { getThroughProxy } from "./httpProbe";
 import { formatTable } from "./shared";
 import { dockerAt, hostEndpoint, openStackContext, type StackContext } from "./stackContext";
@@ -164,7 +165,7 @@ async function passGate(context: StackContext, fleet: FleetPlan, change: ImageCh
 }
 
 /** GET /readyz as a client does: through the host's proxy, by the tenant's domain. */
-function readyzThroughProxy(context: StackContext, fleet: FleetPlan, tenant: TenantPlan): Promise<{ status: number; body: string }> {
+async function readyzThroughProxy(context: StackContext, fleet: FleetPlan, tenant: TenantPlan): Promise<{ status: number; body: string }> {
   const settings = context.settings;
   if (settings.target !== "local") {
     return fetch(`https://${tenant.domain}/readyz`, { signal: AbortSignal.timeout(10_000) }).then(
@@ -173,8 +174,8 @@ function readyzThroughProxy(context: StackContext, fleet: FleetPlan, tenant: Ten
     );
   }
   const address = hostAddresses(fleet.hosts.map((h) => h.name), settings.hostAddresses).addresses[tenant.host]!;
-  // No DNS locally: the host's own address, the tenant's name in the Host header.
-  return getThroughProxy({ address, port: settings.httpPort, host: tenant.domain, path: "/readyz" });
+  // No DNS locally: the host's own address, the tenant's name in the Host header and SNI, the local CA's roots.
+  return getThroughProxy({ address, port: settings.httpsPort, host: tenant.domain, path: "/readyz", scheme: "https", ca: await refreshLocalCaBundle() });
 }
 
 /**

@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { formatIssue, type Issue } from "../fleet/issues";
 import { decodeTenantsFile } from "../fleet/source";
+import { LOCAL_ZONE } from "../fleet/localServers";
 import type { ValidateOptions } from "../fleet/validate";
 
 /** Bad usage: exit status 2, with the command's usage. */
@@ -114,8 +115,8 @@ export interface DomainOptions {
 /**
  * The domain suffix and DNS zone the stack validates this tenants file with: --zone when given; otherwise from the
  * Pulumi.<stack>.yaml files of the project (the nearest directory with a Pulumi.yaml) whose agentpod:tenantsFile
- * is this file: a hetzner stack's agentpod:zone, or "localhost" for a local stack. Without a project or a matching
- * stack, "localhost" and no zone check.
+ * is this file: a hetzner stack's agentpod:zone, or LOCAL_ZONE for a local stack. Without a project or a matching
+ * stack, LOCAL_ZONE and no zone check.
  */
 export function domainOptionsFor(tenantsFile: string, zone: string | undefined): DomainOptions {
   if (zone !== undefined) {
@@ -127,7 +128,7 @@ export function domainOptionsFor(tenantsFile: string, zone: string | undefined):
   let dir = path.dirname(file);
   while (!existsSync(path.join(dir, "Pulumi.yaml"))) {
     const parent = path.dirname(dir);
-    if (parent === dir) return { domainSuffix: "localhost" };
+    if (parent === dir) return { domainSuffix: LOCAL_ZONE };
     dir = parent;
   }
   const zones = new Map<string, string[]>();
@@ -153,7 +154,7 @@ export function domainOptionsFor(tenantsFile: string, zone: string | undefined):
   }
   const [only] = zones.keys();
   if (only) return { domainSuffix: only, zone: only };
-  return { domainSuffix: "localhost" };
+  return { domainSuffix: LOCAL_ZONE };
 }
 
 export function validateOptions(ref: TenantsFileRef, zone: string | undefined): ValidateOptions {

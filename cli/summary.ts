@@ -25,7 +25,7 @@ both resolved as the stack resolves them (defaults and plans applied), so reorde
                    When the file does not exist at the ref, every tenant is new.
   --file <path>    the tenants file (default: ./tenants.yaml)
   --zone <zone>    DNS zone for default domains and the zone check (default: from the project's Pulumi.<stack>.yaml
-                   that uses this file; "localhost" when there is none)
+                   that uses this file; "agents.localhost" when there is none)
   --markdown       print Markdown for a pull-request comment
 
 Exit status: 0 (with or without changes); 1 when the working tree's file has problems (they are listed, as

@@ -39,7 +39,7 @@ const STACK_OPTIONS = { stack: { type: "string", short: "s", default: "local" },
 
 const FILE_HELP = `  --file <path>    the tenants file (default: ./tenants.yaml)
   --zone <zone>    DNS zone for default domains and the zone check (default: from the project's Pulumi.<stack>.yaml
-                   that uses this file; "localhost" when there is none)`;
+                   that uses this file; "agents.localhost" when there is none)`;
 
 const AFTER_EDIT = `The edit is validated as \`agentpod up\` validates tenants.yaml before anything is written: if the result would
 have a problem, nothing is written and the problems are listed (exit status 1). Comments and formatting outside

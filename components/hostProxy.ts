@@ -1,8 +1,20 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CERT_RESOLVER, TRAEFIK_HEALTHCHECK, tenantEntrypoint, traefikFlags, type TlsMode } from "../fleet/traefik";
+import {
+  ACME_TRUST_ROOT_FILE,
+  CERT_RESOLVER,
+  PRODUCTION_PORTS,
+  PROXY_CERTIFICATES_MOUNT,
+  TENANT_ENTRYPOINT,
+  TRAEFIK_HEALTHCHECK,
+  traefikEnvironment,
+  traefikFlags,
+  type ProxyPorts,
+  type TlsMode,
+} from "../fleet/traefik";
+import { PROXY_CERTIFICATES_DIR } from "../fleet/cloudInit";
 import { HOST_ROUTES_DIR, PROXY_ROUTES_DIR } from "../fleet/routes";
-import { DEFAULT_FLEET, FLEET_LABEL, ROLE_LABEL, certificateVolumeName, edgeNetworkName, traefikContainerName } from "../fleet/naming";
+import { DEFAULT_FLEET, FLEET_LABEL, ROLE_LABEL, edgeNetworkName, traefikContainerName } from "../fleet/naming";
 import { goDuration } from "../fleet/dockerFormat";
 import type { TenantProxy } from "./tenantGateway";
 
@@ -13,22 +25,23 @@ export interface HostProxyArgs {
   readonly fleet?: string;
   /** Traefik image, pinned (e.g. "traefik:v3.7.15"). Changing it recreates only this container. */
   readonly image: string;
-  /** TLS: none (local), Let's Encrypt HTTP-01 (default in production) or DNS-01 via Cloudflare. */
+  /** ACME: HTTP-01 per tenant, or DNS-01 with one wildcard per zone (Cloudflare in production, Pebble's DNS locally). */
   readonly tls: TlsMode;
-  /** Cloudflare API token for DNS-01 (Zone:DNS:Edit on the zone only). Secret. Required for `dns-01`. */
+  /** Cloudflare API token for DNS-01 through Cloudflare (Zone:DNS:Edit on the zone only). Secret. */
   readonly cloudflareDnsToken?: pulumi.Input<string>;
   /**
-   * Where the entrypoints are published. Production: 80 and 443 on all addresses. Local: one HTTP port on
-   * 127.0.0.1 (default 8080), so tenants answer at http://<tenant>.localhost:<port>.
+   * Ports where HTTP (redirects to HTTPS, and HTTP-01) and HTTPS are published on all the host's addresses.
+   * Default 80 and 443; the local servers publish theirs on their own loopback address.
    */
-  readonly publish?: { readonly httpPort: number; readonly httpsPort?: number; readonly address?: string };
+  readonly ports?: ProxyPorts;
 }
 
 /**
- * The host's reverse proxy: one Traefik container that routes each tenant's domain to its gateway. It reads its
- * routes from files the program writes on the host (fleet/routes.ts, mounted read-only) and holds no Docker API; it
- * joins tenant networks live (ProxyAttachment), so adding, changing or removing a tenant never recreates or restarts
- * it.
+ * The host's reverse proxy: one Traefik container that routes each tenant's domain to its gateway over HTTPS, with
+ * certificates it obtains by ACME and keeps on the host's data volume (PROXY_CERTIFICATES_DIR), so a replaced
+ * server serves the same certificates. It reads its routes from files the program writes on the host
+ * (fleet/routes.ts, mounted read-only) and holds no Docker API; it joins tenant networks live (ProxyAttachment), so
+ * adding, changing or removing a tenant never recreates or restarts it.
  */
 export class HostProxy extends pulumi.ComponentResource {
   readonly container: docker.Container;
@@ -39,21 +52,21 @@ export class HostProxy extends pulumi.ComponentResource {
   constructor(name: string, args: HostProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agentpod:index:HostProxy", name, {}, opts);
     const child = { parent: this, provider: args.provider };
-    if (args.tls.kind === "dns-01" && !args.cloudflareDnsToken) {
-      throw new Error(`HostProxy ${name}: DNS-01 needs cloudflareDnsToken (set agentpod:cloudflareDnsToken as a secret)`);
+    if (args.tls.kind === "dns-01" && args.tls.dns.kind === "cloudflare" && !args.cloudflareDnsToken) {
+      throw new Error(`HostProxy ${name}: DNS-01 through Cloudflare needs cloudflareDnsToken (set agentpod:cloudflareDnsToken as a secret)`);
     }
-    const publish = args.publish ?? (args.tls.kind === "none" ? { httpPort: 8080, address: "127.0.0.1" } : { httpPort: 80, httpsPort: 443 });
+    const ports = args.ports ?? PRODUCTION_PORTS;
     const fleet = args.fleet ?? DEFAULT_FLEET;
-    const certificates = args.tls.kind === "none" ? undefined : this.createCertificateVolume(name, fleet, child);
     this.edgeNetwork = this.createEdgeNetwork(name, fleet, child);
-    this.container = this.createContainer(name, args, publish, certificates, child);
+    this.container = this.createContainer(name, args, ports, child);
     this.tenantProxy = {
       containerName: this.container.name,
       containerId: this.container.id,
-      entrypoint: tenantEntrypoint(args.tls),
-      ...(args.tls.kind === "none" ? {} : { certResolver: CERT_RESOLVER }),
-      scheme: args.tls.kind === "none" ? "http" : "https",
-      port: args.tls.kind === "none" ? publish.httpPort : (publish.httpsPort ?? 443),
+      entrypoint: TENANT_ENTRYPOINT,
+      certResolver: CERT_RESOLVER,
+      challenge: args.tls.kind,
+      scheme: "https",
+      port: ports.https,
     };
     this.registerOutputs({ container: this.container.name });
   }
@@ -68,40 +81,39 @@ export class HostProxy extends pulumi.ComponentResource {
     return new docker.Network(`${name}-edge`, { name: edgeNetworkName(fleet), driver: "bridge", labels: [{ label: ROLE_LABEL, value: "edge" }] }, opts);
   }
 
-  private createCertificateVolume(name: string, fleet: string, opts: pulumi.CustomResourceOptions) {
-    // ACME account and certificates: losing them means re-issuing every certificate (and Let's Encrypt rate limits).
-    // Per fleet, so two fleets on one engine never share an ACME account file; the default fleet's name is the one
-    // it always had ("agentpod-traefik-certificates"): renaming a fixed-name volume would replace it.
-    return new docker.Volume(`${name}-certificates`, { name: certificateVolumeName(fleet) }, { ...opts, retainOnDelete: true, ignoreChanges: ["labels", "driver", "driverOpts"] });
-  }
-
-  private createContainer(
-    name: string,
-    args: HostProxyArgs,
-    publish: NonNullable<HostProxyArgs["publish"]>,
-    certificates: docker.Volume | undefined,
-    opts: pulumi.CustomResourceOptions,
-  ) {
-    const ports = [{ internal: 80, external: publish.httpPort, ...(publish.address ? { ip: publish.address } : {}) }];
-    if (args.tls.kind !== "none") ports.push({ internal: 443, external: publish.httpsPort ?? 443 });
+  private createContainer(name: string, args: HostProxyArgs, ports: ProxyPorts, opts: pulumi.CustomResourceOptions) {
     // No Docker socket: a read-only mount of it would restrict nothing (the API takes writes through it).
-    const volumes: docker.types.input.ContainerVolume[] = [{ hostPath: HOST_ROUTES_DIR, containerPath: PROXY_ROUTES_DIR, readOnly: true }];
-    if (certificates) volumes.push({ volumeName: certificates.name, containerPath: "/letsencrypt" });
+    const volumes: docker.types.input.ContainerVolume[] = [
+      { hostPath: HOST_ROUTES_DIR, containerPath: PROXY_ROUTES_DIR, readOnly: true },
+      // ACME account and certificates on the data volume: a new server reads them instead of re-issuing every
+      // certificate (Let's Encrypt's rate limits). Docker creates the directory, root-only, on first start.
+      { hostPath: PROXY_CERTIFICATES_DIR, containerPath: PROXY_CERTIFICATES_MOUNT },
+    ];
+    const plainEnv = traefikEnvironment(args.tls);
+    const cloudflare = args.tls.kind === "dns-01" && args.tls.dns.kind === "cloudflare";
+    // The token only ever as a secret Output: the container's env in state is encrypted.
+    const envs = cloudflare ? pulumi.secret(pulumi.output(args.cloudflareDnsToken!).apply((token) => [...plainEnv, `CF_DNS_API_TOKEN=${token}`])) : plainEnv;
+    const trustRoot = args.tls.ca?.trustRoot;
     return new docker.Container(
       `${name}-traefik`,
       {
         name: traefikContainerName(args.fleet ?? DEFAULT_FLEET),
         image: args.image,
-        command: traefikFlags(args.tls),
+        command: traefikFlags(args.tls, ports),
         restart: "unless-stopped",
         capabilities: { drops: ["ALL"], adds: ["NET_BIND_SERVICE"] },
         securityOpts: ["no-new-privileges:true"],
         memory: 256,
         memorySwap: 256, // explicit: left unset, Docker reads back twice the memory and every preview shows a change
-        ports,
+        ports: [
+          { internal: 80, external: ports.http },
+          { internal: 443, external: ports.https },
+        ],
         networksAdvanced: [{ name: this.edgeNetwork.name }],
         volumes,
-        ...(args.tls.kind === "dns-01" ? { envs: pulumi.secret(pulumi.output(args.cloudflareDnsToken!).apply((t) => [`CF_DNS_API_TOKEN=${t}`])) } : {}),
+        ...(cloudflare || plainEnv.length > 0 ? { envs } : {}),
+        ...(trustRoot ? { uploads: [{ file: ACME_TRUST_ROOT_FILE, content: trustRoot }] } : {}),
+        ...(args.tls.ca?.hosts ? { hosts: Object.entries(args.tls.ca.hosts).map(([host, ip]) => ({ host, ip })) } : {}),
         labels: [{ label: ROLE_LABEL, value: "proxy" }, { label: FLEET_LABEL, value: args.fleet ?? DEFAULT_FLEET }],
         healthcheck: { tests: TRAEFIK_HEALTHCHECK, interval: goDuration(5), timeout: goDuration(3), retries: 3, startPeriod: goDuration(5), startInterval: goDuration(0) },
         wait: true,

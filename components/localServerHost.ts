@@ -4,6 +4,7 @@ import { HOST_DATA_MOUNT, renderReadinessScript } from "../fleet/cloudInit";
 import { tenantDataDir } from "../fleet/hostScripts";
 import {
   DEFAULT_SERVER_IMAGE,
+  LOCAL_ACME,
   REGISTRY_NETWORK,
   SERVER_API_MOUNT,
   localServerDaemonConfig,
@@ -117,7 +118,8 @@ export class LocalServerHost extends pulumi.ComponentResource implements DockerH
           { volumeName: this.dataVolume.name, containerPath: HOST_DATA_MOUNT },
         ],
         ports: args.ports.map((port) => ({ internal: port, external: port, ip: args.address })),
-        networksAdvanced: [{ name: REGISTRY_NETWORK }],
+        // The registry and the object store; the local ACME server (its own network, fixed addresses).
+        networksAdvanced: [{ name: REGISTRY_NETWORK }, { name: LOCAL_ACME.network }],
         uploads: [{ file: "/etc/docker/daemon.json", content: localServerDaemonConfig() }],
         labels: [{ label: ROLE_LABEL, value: "server" }, { label: HOST_LABEL, value: name }],
         destroyGraceSeconds: 10,

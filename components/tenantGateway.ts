@@ -22,6 +22,7 @@ import { GatewayConfigFile } from "../providers/gatewayConfig";
 import { GatewayToken } from "../providers/gatewayToken";
 import { ContainerPidsLimit } from "../providers/pidsLimit";
 import { renderTenantRoute } from "../fleet/routes";
+import { certificateDomains, type TlsMode } from "../fleet/traefik";
 import type { HostShell } from "../providers/hostShell";
 import { ProxyAttachment } from "../providers/proxyAttachment";
 import { TenantRoute } from "../providers/tenantRoute";
@@ -31,12 +32,14 @@ export interface TenantProxy {
   readonly containerName: pulumi.Input<string>;
   /** Its id: a recreated proxy rejoins every tenant network. */
   readonly containerId: pulumi.Input<string>;
-  /** Traefik entrypoint the tenant's router listens on ("websecure" in production, "web" locally). */
+  /** Traefik entrypoint the tenant's router listens on (HTTPS). */
   readonly entrypoint: string;
-  /** Certificate resolver for TLS routers; none for plain-HTTP local routing. */
-  readonly certResolver?: string;
+  /** Certificate resolver of the tenant's router. */
+  readonly certResolver: string;
+  /** The proxy's ACME challenge: with DNS-01 the router asks for the wildcard that covers the tenant (fleet/traefik.ts). */
+  readonly challenge: TlsMode["kind"];
   /** Scheme and port clients use, for the gateway's allowed Control UI origin. */
-  readonly scheme: "https" | "http";
+  readonly scheme: "https";
   readonly port?: number;
 }
 
@@ -155,12 +158,14 @@ export class TenantGateway extends pulumi.ComponentResource {
    * is not ready, and a removed tenant's route goes before its container does.
    */
   private createRoute(name: string, names: ReturnType<typeof dockerNames>, args: TenantGatewayArgs) {
+    const domains = certificateDomains(args.proxy.challenge, args.domain);
     const content = renderTenantRoute({
       tenant: args.name,
       domain: args.domain,
       container: names.container,
       entrypoint: args.proxy.entrypoint,
-      ...(args.proxy.certResolver ? { certResolver: args.proxy.certResolver } : {}),
+      certResolver: args.proxy.certResolver,
+      ...(domains ? { certificateDomains: domains } : {}),
       requestsPerMinute: args.plan.requestsPerMinute,
     });
     return new TenantRoute(`${name}-route`, { tenant: args.name, shell: args.hostShell, dockerHost: args.dockerHost, content }, { parent: this, dependsOn: [this.container] });

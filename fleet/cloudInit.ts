@@ -7,7 +7,7 @@ import { installFenceCommands } from "./hostFirewall";
 import { HOST_DATA_MOUNT, TENANT_DATA_ROOT } from "./hostLayout";
 import { installTenantDiskCommands } from "./tenantDisks";
 
-export { HOST_DATA_MOUNT, TENANT_DATA_ROOT } from "./hostLayout";
+export { HOST_DATA_MOUNT, PROXY_CERTIFICATES_DIR, TENANT_DATA_ROOT } from "./hostLayout";
 
 /** The host's pinned SSH host key pair (providers/hostSshKey.ts): the private key is a secret. */
 export interface HostKeyPair {

@@ -60,7 +60,7 @@ export const GATEWAY_ENV = [
 ];
 
 export interface GatewayConfigInput {
-  /** Public origin of the Control UI, e.g. "https://acme.agents.example.com" or "http://acme.localhost:8080". */
+  /** Public origin of the Control UI, e.g. "https://acme.agents.example.com" or "https://acme.agents.localhost:8443". */
   readonly publicOrigin: string;
   /** Address ranges the proxy's requests come from (the tenant network's subnet). */
   readonly trustedProxies: readonly string[];

@@ -15,6 +15,11 @@ export const HOST_DATA_MOUNT = "/mnt/agentpod";
 export const TENANT_DATA_ROOT = `${HOST_DATA_MOUNT}/tenants`;
 export const TENANT_DISK_ROOT = `${HOST_DATA_MOUNT}/disks`;
 export const TENANT_VOLUME_ROOT = `${HOST_DATA_MOUNT}/volumes`;
+/**
+ * The proxy's ACME account and certificates (acme.json), on the data volume so that a replaced server serves the
+ * certificates its predecessor obtained instead of asking the CA again.
+ */
+export const PROXY_CERTIFICATES_DIR = `${HOST_DATA_MOUNT}/proxy`;
 
 /** The directory holding the tenant's data inside its mounted filesystem. */
 export const DISK_DATA_DIR = "data";

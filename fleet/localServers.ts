@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { localServerObjectNames } from "./naming";
+import type { TlsMode } from "./traefik";
 
 /** Directory on this machine under which each server's Docker API socket appears (root only). */
 export const SERVER_API_ROOT = "/run/agentpod/servers";
@@ -15,6 +16,48 @@ export const DEFAULT_SERVER_IMAGE = "agentpod/server:1";
 /** The network of the registry that set-up starts (scripts/setup/registry.sh); servers pull through it. */
 export const REGISTRY_NETWORK = "agentpod-registry";
 export const REGISTRY_MIRROR = "http://agentpod-registry:5000";
+
+/**
+ * The DNS zone of local tenants: `<tenant>.agents.localhost`. Two labels, because TLS clients (Node, OpenSSL) refuse
+ * a wildcard directly under one label (`*.localhost`), and the local fleet's certificate is the wildcard of its zone.
+ */
+export const LOCAL_ZONE = "agents.localhost";
+/**
+ * The local ACME server that set-up starts (scripts/setup/acme.sh, which holds the same addresses). Its containers
+ * have fixed addresses on the network agentpod-tls, which the local servers join: Traefik sits on a bridge inside
+ * a server, where this machine's container names do not resolve and the tenant fence drops private destinations, so
+ * the CA lives in 203.0.113.0/28 (TEST-NET-3, never routed on the internet), reached as production reaches Let's
+ * Encrypt. The name sorts after agentpod-registry: Docker publishes a server's ports on its first network by name,
+ * and clients keep arriving through the registry network as before.
+ */
+export const LOCAL_ACME = {
+  network: "agentpod-tls",
+  directoryUrl: "https://agentpod-acme:14000/dir",
+  /** The httpreq adapter in front of the challenge test server's management API. */
+  dnsApi: "http://agentpod-acme-api:8056",
+  /** The challenge test server's DNS, which Pebble validates DNS-01 against. */
+  dnsServer: "203.0.113.3:8053",
+  /** Where the proxy finds the names above. */
+  hosts: { "agentpod-acme": "203.0.113.2", "agentpod-acme-api": "203.0.113.4" },
+  /** Pebble's management API, published for this machine: the current root at /roots/0. */
+  management: "https://127.0.0.1:15000",
+  email: "ops@agents.localhost",
+} as const;
+
+/**
+ * The local target's TLS: DNS-01 with the wildcard of LOCAL_ZONE, as production's default, from Pebble. Only the CA
+ * (its URL and the root its HTTPS chains to) and the DNS provider differ from production; lego's propagation check
+ * is off because the challenge test server answers no SOA query, and Pebble asks that same server, so the record
+ * is there when it looks.
+ */
+export function localTls(acmeServerCa: string): TlsMode {
+  return {
+    kind: "dns-01",
+    email: LOCAL_ACME.email,
+    ca: { directoryUrl: LOCAL_ACME.directoryUrl, trustRoot: acmeServerCa, hosts: LOCAL_ACME.hosts },
+    dns: { kind: "httpreq", endpoint: LOCAL_ACME.dnsApi, resolvers: [LOCAL_ACME.dnsServer], checkPropagation: false },
+  };
+}
 
 /** Names of one local server's objects on this machine's engine, from the fleet and the host name only. */
 export function localServerNames(fleet: string, host: string) {
@@ -58,3 +101,17 @@ export function localServerDaemonConfig(): string {
   );
 }
 
+
+/**
+ * The local CA bundle with `root` added, when it is not there already. Pebble makes a new root each time it starts,
+ * and certificates issued before stay in the servers' acme.json chained to the old one: the bundle keeps every root
+ * this machine's Pebble has had, so clients trust both. PEM text in, PEM text out.
+ */
+export function withRoot(bundle: string, root: string): string {
+  const certificates = (text: string) => text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const [added] = certificates(root);
+  if (!added) throw new Error("the ACME server's root is not a PEM certificate");
+  const kept = certificates(bundle);
+  const normalize = (pem: string) => pem.replace(/\s+/g, "");
+  return (kept.some((pem) => normalize(pem) === normalize(added)) ? kept : [...kept, added]).join("\n") + "\n";
+}

@@ -45,12 +45,6 @@ export const backupContainerName = (fleet: string) => `${fleet}--backup`;
 /** Sorts before any <fleet>-<tenant> network name ("-" < digits and letters); see HostProxy. */
 export const edgeNetworkName = (fleet: string) => `${fleet}--edge`;
 /**
- * The proxy's ACME account and certificates. "agentpod-traefik-certificates" for the default fleet, as it always
- * was: a fixed-name volume that is renamed is replaced, and its certificates would be issued again.
- */
-export const certificateVolumeName = (fleet: string) => `${traefikContainerName(fleet)}-certificates`;
-
-/**
  * The Hetzner firewall through which a deploy run opens SSH to the fleet's servers for its own length (the deploy
  * workflow sets and clears its rules through the Hetzner API; the program applies it to every server and leaves its
  * rules alone). "--" because no host name starts with "-": a host's own firewall is `<fleet>-<host>`.

@@ -64,7 +64,7 @@ export function rolloutSettings(fleet: Pick<FleetPlan, "rollout">): RolloutSetti
 }
 
 export interface PlanOptions {
-  /** Suffix for tenants without an explicit domain: the DNS zone (prod) or "localhost" (local). */
+  /** Suffix for tenants without an explicit domain: the DNS zone (prod) or "agents.localhost" (local, LOCAL_ZONE). */
   readonly domainSuffix: string;
 }
 

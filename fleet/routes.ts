@@ -17,10 +17,12 @@ export interface TenantRouteInput {
   readonly domain: string;
   /** The gateway's container name: Traefik resolves it on the tenant's network, which it has joined. */
   readonly container: string;
-  /** Traefik entrypoint: "websecure" in production, "web" locally. */
+  /** Traefik entrypoint ("websecure"). */
   readonly entrypoint: string;
-  /** Certificate resolver for TLS, when the entrypoint is TLS. */
-  readonly certResolver?: string;
+  /** Certificate resolver of the router. */
+  readonly certResolver: string;
+  /** The certificate to ask for when it is not the Host name's own (DNS-01: the wildcard that covers it). */
+  readonly certificateDomains?: ReadonlyArray<{ readonly main: string }>;
   /** The plan's request limit (plans.<name>.requestsPerMinute). */
   readonly requestsPerMinute: number;
 }
@@ -47,7 +49,7 @@ export function renderTenantRoute(route: TenantRouteInput): string {
           entryPoints: [route.entrypoint],
           service: route.tenant,
           middlewares: [limit],
-          ...(route.certResolver ? { tls: { certResolver: route.certResolver } } : {}),
+          tls: { certResolver: route.certResolver, ...(route.certificateDomains ? { domains: route.certificateDomains } : {}) },
         },
       },
       middlewares: {

@@ -90,7 +90,7 @@ export const tenantSchema = z
     domain: z
       .string({ error: "expected a domain name" })
       .optional()
-      .describe("Public host name of the tenant's gateway. Default: <name>.<zone> (prod) or <name>.localhost (local)."),
+      .describe("Public host name of the tenant's gateway. Default: <name>.<zone> (prod) or <name>.agents.localhost (local)."),
     image: image.optional().describe("Image override for this tenant. Default: defaults.image."),
     modelProvider: z
       .enum(MODEL_PROVIDER_NAMES, { error: `must be one of: ${MODEL_PROVIDER_NAMES.join(", ")}` })

@@ -49,8 +49,10 @@ export interface LocalSettings extends CommonSettings {
   readonly target: "local";
   /** Prefix of Docker object names, so a second local fleet (the end-to-end tests) can share the engine. */
   readonly fleet: string;
-  /** Port where each host's Traefik answers on the host's own loopback address: http://<tenant>.localhost:<port>. */
+  /** Port where each host's Traefik answers HTTP on the host's own loopback address; it redirects to httpsPort. */
   readonly httpPort: number;
+  /** Port of HTTPS on the same address: https://<tenant>.agents.localhost:<port>, certificates from the local ACME server. */
+  readonly httpsPort: number;
   /** This machine's Docker engine, which runs the local servers. */
   readonly dockerHost: string;
   /** Loopback address of each host, where overridden; the others derive theirs from their name (fleet/localServers.ts). */
@@ -69,7 +71,13 @@ export interface HetznerSettings extends CommonSettings {
   /** CIDRs from which port 22 is open. */
   readonly adminCidrs: readonly string[];
   readonly acmeEmail: string;
-  /** Proxy the records through Cloudflare; switches Let's Encrypt to DNS-01. */
+  /**
+   * How Let's Encrypt checks the names: "dns-01" (default) issues one wildcard per zone on each host through
+   * Cloudflare, so the fleet can grow past Let's Encrypt's 50 certificates per registered domain a week; "http-01"
+   * issues one certificate per tenant (fine for fleets that stay well under that, with unproxied records).
+   */
+  readonly acmeChallenge: "dns-01" | "http-01";
+  /** Proxy the records through Cloudflare (needs DNS-01). */
   readonly dnsProxied: boolean;
   readonly serverImage: string;
 }
@@ -104,8 +112,8 @@ export interface ConfigValues {
 
 export const NAMESPACE = "agentpod";
 const KNOWN_KEYS: Record<Target, readonly string[]> = {
-  local: ["target", "tenantsFile", "traefikImage", "httpPort", "dockerHost", "hostAddresses", "serverImage", "fleet", "tokenRotations", ...BACKUP_KEYS],
-  hetzner: ["target", "tenantsFile", "traefikImage", "zone", "cloudflareZoneId", "adminSshKeys", "adminCidrs", "acmeEmail", "dnsProxied", "serverImage", "cloudflareDnsToken", "deployPrivateKey", "tokenRotations", ...BACKUP_KEYS],
+  local: ["target", "tenantsFile", "traefikImage", "httpPort", "httpsPort", "dockerHost", "hostAddresses", "serverImage", "fleet", "tokenRotations", ...BACKUP_KEYS],
+  hetzner: ["target", "tenantsFile", "traefikImage", "zone", "cloudflareZoneId", "adminSshKeys", "adminCidrs", "acmeEmail", "acmeChallenge", "dnsProxied", "serverImage", "cloudflareDnsToken", "deployPrivateKey", "tokenRotations", ...BACKUP_KEYS],
 };
 /** Backup secrets: the object store's keys and (optional: generated otherwise) the fleet key restic encrypts with. */
 export const BACKUP_SECRET_KEYS = ["backupAccessKeyId", "backupSecretAccessKey", "backupPassword"] as const;
@@ -167,9 +175,15 @@ export function parseSettings(input: ConfigValues): StackSettings {
   if (imageProblem) problem("traefikImage", imageProblem);
 
   if (target === "local") {
-    const portText = value("httpPort") ?? "8080";
-    const httpPort = Number(portText);
-    if (!Number.isInteger(httpPort) || httpPort < 1 || httpPort > 65535) problem("httpPort", `must be a TCP port (1-65535), not "${portText}"`);
+    const port = (key: string, fallback: string) => {
+      const text = value(key) ?? fallback;
+      const number = Number(text);
+      if (!Number.isInteger(number) || number < 1 || number > 65535) problem(key, `must be a TCP port (1-65535), not "${text}"`);
+      return number;
+    };
+    const httpPort = port("httpPort", "8080");
+    const httpsPort = port("httpsPort", "8443");
+    if (httpsPort === httpPort) problem("httpsPort", `must differ from httpPort (${httpPort}): HTTP only redirects to it`);
     let hostAddresses: Record<string, string> = {};
     const addressesText = value("hostAddresses");
     if (addressesText !== undefined) {
@@ -194,7 +208,7 @@ export function parseSettings(input: ConfigValues): StackSettings {
     const serverImage = value("serverImage") ?? DEFAULT_SERVER_IMAGE;
     const backup = parseBackupSettings(target, value, problem, input);
     if (issues.length > 0) throw new SettingsError(issues);
-    return { target, stack: input.stack, tenantsFile, traefikImage, tenantModelKeys, tokenRotations, fleet, httpPort, dockerHost, hostAddresses, serverImage, backup };
+    return { target, stack: input.stack, tenantsFile, traefikImage, tenantModelKeys, tokenRotations, fleet, httpPort, httpsPort, dockerHost, hostAddresses, serverImage, backup };
   }
 
   const zone = required("zone", "agents.example.com").toLowerCase();
@@ -215,9 +229,16 @@ export function parseSettings(input: ConfigValues): StackSettings {
   const dnsProxiedText = value("dnsProxied") ?? "false";
   if (dnsProxiedText !== "true" && dnsProxiedText !== "false") problem("dnsProxied", "must be true or false");
   const dnsProxied = dnsProxiedText === "true";
+  const acmeChallenge = value("acmeChallenge") ?? "dns-01";
+  if (acmeChallenge !== "dns-01" && acmeChallenge !== "http-01") problem("acmeChallenge", `must be dns-01 (one wildcard per zone, the default) or http-01 (one certificate per tenant), not "${acmeChallenge}"`);
+  else if (acmeChallenge === "http-01" && dnsProxied) problem("acmeChallenge", "http-01 cannot pass through Cloudflare's proxy (dnsProxied is true): use dns-01");
   // A value stored in plain text is already reported above: "is required" would contradict it.
-  if (dnsProxied && !input.secretsSet.has("cloudflareDnsToken") && value("cloudflareDnsToken") === undefined) {
-    problem("cloudflareDnsToken", `is required when dnsProxied is true (Let's Encrypt DNS-01): pulumi config set --secret ${NAMESPACE}:cloudflareDnsToken --stack ${input.stack}`);
+  if (acmeChallenge === "dns-01" && !input.secretsSet.has("cloudflareDnsToken") && value("cloudflareDnsToken") === undefined) {
+    problem(
+      "cloudflareDnsToken",
+      `is required for Let's Encrypt DNS-01 (agentpod:acmeChallenge dns-01, the default): a Cloudflare token with Zone:DNS:Edit on the zone only: pulumi config set --secret ${NAMESPACE}:cloudflareDnsToken --stack ${input.stack}` +
+        ` (or, for a fleet that stays well under 50 tenants per registered domain with unproxied records: pulumi config set ${NAMESPACE}:acmeChallenge http-01 --stack ${input.stack})`,
+    );
   }
   if (!input.secretsSet.has("deployPrivateKey") && value("deployPrivateKey") === undefined) {
     problem("deployPrivateKey", `is required (the SSH key AgentPod deploys with): cat deploy_key | pulumi config set --secret ${NAMESPACE}:deployPrivateKey --stack ${input.stack}`);
@@ -225,7 +246,7 @@ export function parseSettings(input: ConfigValues): StackSettings {
   const serverImage = value("serverImage") ?? "ubuntu-24.04";
   const backup = parseBackupSettings(target, value, problem, input);
   if (issues.length > 0) throw new SettingsError(issues);
-  return { target, stack: input.stack, tenantsFile, traefikImage, tenantModelKeys, tokenRotations, zone, cloudflareZoneId, adminSshKeys, adminCidrs, acmeEmail, dnsProxied, serverImage, backup };
+  return { target, stack: input.stack, tenantsFile, traefikImage, tenantModelKeys, tokenRotations, zone, cloudflareZoneId, adminSshKeys, adminCidrs, acmeEmail, acmeChallenge: acmeChallenge === "http-01" ? "http-01" : "dns-01", dnsProxied, serverImage, backup };
 }
 
 type Problem = (key: string, message: string) => void;

@@ -29,7 +29,7 @@ import { formatMemory, parseDisk, parseMemory, suggestMemory } from "./units";
 export interface ValidateOptions {
   /** Name used in messages, normally the path relative to the project ("tenants.yaml"). */
   readonly file: string;
-  /** Suffix of default domains: the DNS zone (prod) or "localhost" (local). */
+  /** Suffix of default domains: the DNS zone (prod) or "agents.localhost" (local, LOCAL_ZONE). */
   readonly domainSuffix: string;
   /** When set, every tenant domain must lie inside this DNS zone (the records are created there). */
   readonly zone?: string;

@@ -38,6 +38,7 @@ bash scripts/setup/provider-docker.sh
 bash scripts/setup/images.sh
 bash scripts/setup/registry.sh
 bash scripts/setup/s3.sh
+bash scripts/setup/acme.sh
 if [[ -f scripts/setup/actionlint.sh ]]; then bash scripts/setup/actionlint.sh; fi
 bash scripts/setup/test-tools.sh
 

@@ -22,7 +22,7 @@ import { TenantsFileError } from "../fleet/issues";
 import { rolloutSettings, type FleetPlan, type TenantPlan } from "../fleet/plan";
 import { NAMESPACE, SettingsError, type HetznerSettings, type LocalSettings, type StackSettings } from "../fleet/settings";
 import type { TlsMode } from "../fleet/traefik";
-import { hostAddresses } from "../fleet/localServers";
+import { LOCAL_ZONE, hostAddresses, localTls } from "../fleet/localServers";
 import { loadFleet } from "../fleet/validate";
 import { DEFAULT_FLEET, dockerNames } from "../fleet/naming";
 import { BackupKey } from "../providers/backupKey";
@@ -110,7 +110,7 @@ export function loadInputs(projectDir: string): { settings: StackSettings; fleet
     // Bytes, not text: the validator refuses a file that is not UTF-8 rather than read it with replacements.
     const fleet = loadFleet(readFileSync(path.resolve(projectDir, file)), {
       file,
-      domainSuffix: settings.target === "local" ? "localhost" : settings.zone,
+      domainSuffix: settings.target === "local" ? LOCAL_ZONE : settings.zone,
       ...(settings.target === "hetzner" ? { zone: settings.zone } : {}),
     });
     const modelKeys = planModelKeys(fleet, { tenantKeys: new Set(settings.tenantModelKeys), sharedKeys: sharedKeysSet() }, settings.stack);
@@ -169,8 +169,26 @@ function requireDistinctAddresses(fleet: FleetPlan, settings: LocalSettings): vo
   }
 }
 
+/** Set-up's cache (scripts/setup/lib.sh): what the local target's servers need from this machine. */
+export const LOCAL_CACHE = () => process.env.AGENTPOD_CACHE ?? path.join(homedir(), ".cache", "agentpod");
 /** Where scripts/setup/s3.sh keeps the local object store's credentials (mode 600, outside the repository). */
-export const LOCAL_S3_CREDENTIALS = () => path.join(process.env.AGENTPOD_CACHE ?? path.join(homedir(), ".cache", "agentpod"), "s3", "credentials");
+export const LOCAL_S3_CREDENTIALS = () => path.join(LOCAL_CACHE(), "s3", "credentials");
+/** The CA that signs the local ACME server's HTTPS certificate (scripts/setup/acme.sh); public, not a secret. */
+export const LOCAL_ACME_SERVER_CA = () => path.join(LOCAL_CACHE(), "acme", "server-ca.pem");
+
+/** The local ACME server's HTTPS trust root, which the servers' Traefik needs to talk to it. */
+function localAcmeServerCa(settings: LocalSettings): string {
+  const file = LOCAL_ACME_SERVER_CA();
+  try {
+    const pem = readFileSync(file, "utf8");
+    if (pem.includes("BEGIN CERTIFICATE")) return pem;
+  } catch {
+    /* reported below */
+  }
+  throw new SettingsError([
+    { file: `Pulumi.${settings.stack}.yaml`, key: "agentpod:target", message: `local, but the local ACME server's CA (${file}) is missing: run scripts/setup.sh (it starts the ACME server)` },
+  ]);
+}
 
 /**
  * The object store's credentials, as secrets: the stack's secrets when set (required in production); on a local
@@ -205,7 +223,7 @@ function backupCredentials(settings: StackSettings): { accessKeyId: pulumi.Outpu
 
 
 function buildLocal(fleet: FleetPlan, settings: LocalSettings, permissions: RunPermissions, keys: ModelKeys): FleetOutputs {
-  const tls: TlsMode = { kind: "none" };
+  const tls = localTls(localAcmeServerCa(settings));
   // This machine's engine runs the servers; each server's own engine runs its proxy and tenants.
   const engine = new docker.Provider("local-engine", { host: settings.dockerHost });
   const { addresses } = hostAddresses(fleet.hosts.map((h) => h.name), settings.hostAddresses);
@@ -217,7 +235,7 @@ function buildLocal(fleet: FleetPlan, settings: LocalSettings, permissions: RunP
         engine,
         engineEndpoint: settings.dockerHost,
         address: addresses[h.name]!,
-        ports: [settings.httpPort],
+        ports: [settings.httpPort, settings.httpsPort],
         image: settings.serverImage,
         stack: settings.stack,
         releaseVolume: permissions.retireHosts?.includes(h.name) ?? false,
@@ -225,12 +243,13 @@ function buildLocal(fleet: FleetPlan, settings: LocalSettings, permissions: RunP
     ]),
   );
   return buildTenants(fleet, settings, hosts, permissions, keys, (host) =>
-    new HostProxy(`${host.hostName}-proxy`, { provider: host.provider, fleet: settings.fleet, image: settings.traefikImage, tls, publish: { httpPort: settings.httpPort } }),
+    new HostProxy(`${host.hostName}-proxy`, { provider: host.provider, fleet: settings.fleet, image: settings.traefikImage, tls, ports: { http: settings.httpPort, https: settings.httpsPort } }),
   );
 }
 
 function buildHetzner(fleet: FleetPlan, settings: HetznerSettings, permissions: RunPermissions, keys: ModelKeys): FleetOutputs {
-  const tls: TlsMode = settings.dnsProxied ? { kind: "dns-01", email: settings.acmeEmail } : { kind: "http-01", email: settings.acmeEmail };
+  const tls: TlsMode =
+    settings.acmeChallenge === "dns-01" ? { kind: "dns-01", email: settings.acmeEmail, dns: { kind: "cloudflare" } } : { kind: "http-01", email: settings.acmeEmail };
   // Named by a digest of the key, not its position: reordering the list changes nothing.
   const sshKeys = settings.adminSshKeys.map((publicKey) => {
     const id = createHash("sha256").update(publicKey).digest("hex").slice(0, 10);

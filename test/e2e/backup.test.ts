@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { REPO, createLocalFleet, docker, getVia, handshake, isPortFree, removeFleetObjects, waitFor, type LocalFleet } from "../support/localFleet";
+import { REPO, createLocalFleet, localDomain, docker, getVia, handshake, isPortFree, removeFleetObjects, waitFor, type LocalFleet } from "../support/localFleet";
 
 const FLEET = "vault";
 const PORT = 18280;
@@ -45,7 +45,7 @@ const readState = () =>
     .sort();
 const marker = () => fleet.execIn(HOST, CONTAINER, "cat /home/node/.openclaw/vault-marker").trim();
 const ready = () =>
-  waitFor(`${TENANT} /readyz through its proxy`, async () => ((await getVia(PORT, `${TENANT}.localhost`, "/readyz", fleet.address(HOST))).status === 200 ? true : undefined), 240_000);
+  waitFor(`${TENANT} /readyz through its proxy`, async () => ((await getVia(fleet.httpsPort, localDomain(TENANT), "/readyz", fleet.address(HOST))).status === 200 ? true : undefined), 240_000);
 const snapshotIds = () => {
   const out = fleet.agentpod(["backup", "list", TENANT]).stdout;
   return out.split("\n").slice(1).filter(Boolean).map((line) => line.split(/\s+/)[0]!);
@@ -231,7 +231,7 @@ describe("backups on the real engine: scheduled job, restore, faults and the reg
     console.log(`region-lost recovery of one tenant: ${seconds.toFixed(1)} s from host replace --restore to /readyz`);
     expect(readState()).toEqual(expected);
     expect(marker()).toBe("marker-final");
-    expect(await handshake(PORT, `${TENANT}.localhost`, token, fleet.address(HOST))).toEqual({ challenge: true, ok: true, outcome: "hello-ok" });
+    expect(await handshake(fleet.httpsPort, localDomain(TENANT), token, fleet.address(HOST))).toEqual({ challenge: true, ok: true, outcome: "hello-ok" });
     // OpenClaw itself reads its restored database as whole.
     expect(openclaw("cron list --all --json")).toContain("vault-three");
     expect(fleet.agentpod(["preview", "--json"]).stdout).toBeTruthy();

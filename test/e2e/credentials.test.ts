@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CACHE_DIR, engineEnvironment } from "../../cli/engine";
-import { createLocalFleet, getVia, handshake, isPortFree, removeFleetObjects, waitFor, type LocalFleet } from "../support/localFleet";
+import { createLocalFleet, getVia, handshake, isPortFree, localDomain, removeFleetObjects, tenantsOnOneHost, waitFor, type LocalFleet } from "../support/localFleet";
 
 const FLEET = "cred";
 const PORT = 18380;
@@ -18,28 +18,17 @@ const HOST = "host-a";
 // A fake key, shaped like none of the real formats; what must be in ant's container and nowhere else.
 const ANT_KEY = "fake-model-key-of-ant-7c1e5b";
 
-const TENANTS = `
-defaults:
-  image: agentpod/openclaw:2026.9.6
-  plan: small
-plans:
-  small: { cpus: 0.5, memory: 2Gi }
-hosts:
-  - { name: ${HOST}, location: fsn1, serverType: ccx33 }
-tenants:
-  - { name: ant, host: ${HOST} }
-  - { name: bee, host: ${HOST} }
-`;
+const TENANTS = tenantsOnOneHost(HOST, ["ant", "bee"]);
 
 let fleet: LocalFleet;
 const container = (tenant: string) => `${FLEET}-${tenant}`;
-const domain = (tenant: string) => `${tenant}.localhost`;
+const domain = (tenant: string) => localDomain(tenant);
 const envOf = (tenant: string) => JSON.parse(fleet.docker(HOST, ["inspect", container(tenant), "--format", "{{json .Config.Env}}"])) as string[];
 const identity = (tenant: string) => fleet.docker(HOST, ["inspect", container(tenant), "--format", "{{.Id}} {{.State.StartedAt}}"]);
 const readTokens = () => JSON.parse(fleet.agentpod(["outputs", "--show-secrets"]).stdout).gatewayTokens as Record<string, string>;
 const stackFile = () => readFileSync(path.join(fleet.dir, `Pulumi.${fleet.stack}.yaml`), "utf8");
 const ready = (tenant: string) =>
-  waitFor(`${tenant} /readyz through the proxy`, async () => ((await getVia(PORT, domain(tenant), "/readyz", fleet.address(HOST))).status === 200 ? true : undefined), 180_000);
+  waitFor(`${tenant} /readyz through the proxy`, async () => ((await getVia(fleet.httpsPort, domain(tenant), "/readyz", fleet.address(HOST))).status === 200 ? true : undefined), 180_000);
 /** The Pulumi CLI, as an operator runs it on this project's local stack (same backend and passphrase as agentpod). */
 function pulumi(args: string[]): string {
   const env = { ...process.env, ...engineEnvironment(fleet.stack, fleet.dir) };
@@ -104,7 +93,7 @@ describe("per-tenant credentials on the real engine", () => {
     const beeBefore = identity("bee");
     const antBefore = identity("ant");
     // Controls: before the rotation the old token is accepted, through Traefik and by the official client.
-    expect(await handshake(PORT, domain("ant"), tokens.ant!, fleet.address(HOST))).toMatchObject({ ok: true, outcome: "hello-ok" });
+    expect(await handshake(fleet.httpsPort, domain("ant"), tokens.ant!, fleet.address(HOST))).toMatchObject({ ok: true, outcome: "hello-ok" });
     expect(officialClient("ant", tokens.ant!).status).toBe(0);
 
     const rotated = fleet.agentpod(["tenant", "rotate-token", "ant", "--yes"]);
@@ -118,9 +107,9 @@ describe("per-tenant credentials on the real engine", () => {
     expect(identity("ant")).not.toBe(antBefore);
     await ready("ant");
 
-    expect(await handshake(PORT, domain("ant"), tokens.ant!, fleet.address(HOST))).toMatchObject({ ok: false, outcome: "AUTH_TOKEN_MISMATCH" });
-    expect(await handshake(PORT, domain("ant"), after.ant!, fleet.address(HOST))).toMatchObject({ ok: true, outcome: "hello-ok" });
-    expect(await handshake(PORT, domain("bee"), tokens.bee!, fleet.address(HOST))).toMatchObject({ ok: true, outcome: "hello-ok" });
+    expect(await handshake(fleet.httpsPort, domain("ant"), tokens.ant!, fleet.address(HOST))).toMatchObject({ ok: false, outcome: "AUTH_TOKEN_MISMATCH" });
+    expect(await handshake(fleet.httpsPort, domain("ant"), after.ant!, fleet.address(HOST))).toMatchObject({ ok: true, outcome: "hello-ok" });
+    expect(await handshake(fleet.httpsPort, domain("bee"), tokens.bee!, fleet.address(HOST))).toMatchObject({ ok: true, outcome: "hello-ok" });
     const old = officialClient("ant", tokens.ant!);
     expect(old.status, old.stdout + old.stderr).not.toBe(0);
     const fresh = officialClient("ant", after.ant!);

@@ -7,8 +7,8 @@
  */
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { expectShown, inFreshProfile, launchBrowser } from "../support/browser";
-import { createLocalFleet, getVia, isPortFree, removeFleetObjects, waitFor, type LocalFleet } from "../support/localFleet";
+import { expectShown, inFreshProfile, launchBrowser, publicKeyHash } from "../support/browser";
+import { createLocalFleet, getVia, isPortFree, localCa, localDomain, removeFleetObjects, servedCertificate, waitFor, type LocalFleet } from "../support/localFleet";
 
 const FLEET = "dash";
 const PORT = 18480;
@@ -21,7 +21,8 @@ let fleet: LocalFleet;
 let browser: Browser;
 let tokens: Record<string, string>;
 
-const origin = (tenant: string) => `http://${tenant}.localhost:${PORT}`;
+const origin = (tenant: string) => `https://${localDomain(tenant)}:${fleet.httpsPort}`;
+const gatewayUrl = (tenant: string) => `wss://${localDomain(tenant)}:${fleet.httpsPort}`;
 const dashboard = (tenant: string) => JSON.parse(fleet.agentpod(["tenant", "dashboard", tenant, "--json"]).stdout) as { tenant: string; url: string; expiresAt: string };
 const devices = (tenant: string) =>
   JSON.parse(fleet.agentpod(["tenant", "devices", tenant, "list", "--json"]).stdout).devices as Array<{ state: string; id: string; name: string; role: string }>;
@@ -43,10 +44,13 @@ ${TENANTS.map((t) => `  - { name: ${t}, host: ${HOST} }`).join("\n")}
 `);
   fleet.agentpod(["up", "--yes"]);
   for (const tenant of TENANTS) {
-    await waitFor(`${tenant} ready`, async () => ((await getVia(PORT, `${tenant}.localhost`, "/readyz", fleet.address(HOST))).status === 200 ? true : undefined), 180_000);
+    await waitFor(`${tenant} ready`, async () => ((await getVia(fleet.httpsPort, localDomain(tenant), "/readyz", fleet.address(HOST))).status === 200 ? true : undefined), 180_000);
   }
   tokens = JSON.parse(fleet.agentpod(["outputs", "--show-secrets"]).stdout).gatewayTokens;
-  browser = await launchBrowser(Object.fromEntries(TENANTS.map((t) => [`${t}.localhost`, fleet.address(HOST)])));
+  // The browser accepts the fleet's certificate, verified here against the local CA first.
+  const served = await servedCertificate(fleet.address(HOST), fleet.httpsPort, localDomain(TENANTS[0]!), localCa());
+  if (!served.authorized) throw new Error(`the fleet's certificate does not verify against the local CA: ${served.error}`);
+  browser = await launchBrowser(Object.fromEntries(TENANTS.map((t) => [localDomain(t), fleet.address(HOST)])), [publicKeyHash(served.certificate!.raw)]);
 });
 
 afterAll(async () => {
@@ -63,14 +67,14 @@ describe("customer onboarding in a real browser", () => {
     expect(url.origin).toBe(origin("ant"));
     const fragment = new URLSearchParams(url.hash.slice(1));
     expect(fragment.get("bootstrapToken")).toMatch(/^[A-Za-z0-9_-]{20,}$/);
-    expect(fragment.get("gatewayUrl")).toBe(`ws://ant.localhost:${PORT}`);
+    expect(fragment.get("gatewayUrl")).toBe(gatewayUrl("ant"));
     expect(link.url).not.toContain(tokens.ant!);
     expect(link.url).not.toContain("token=");
     const minutes = (Date.parse(link.expiresAt) - Date.now()) / 60_000;
     expect(minutes).toBeGreaterThan(2);
     expect(minutes).toBeLessThan(30);
     const text = fleet.agentpod(["tenant", "dashboard", "ant"]).stdout;
-    expect(text).toMatch(/^http:\/\/ant\.localhost:18480\/#bootstrapToken=/);
+    expect(text).toMatch(/^https:\/\/ant\.agents\.localhost:18843\/#bootstrapToken=/);
     expect(text).toContain("One-time link to ant's Control UI");
   });
 
@@ -82,7 +86,7 @@ describe("customer onboarding in a real browser", () => {
     });
     // The paired browser is the tenant's first device, paired by the link; status counts it (who has access).
     expect(devices("ant")).toEqual([expect.objectContaining({ state: "paired", role: "operator" })]);
-    expect(fleet.agentpod(["status", "--devices"], { allowFailure: true }).stdout).toMatch(/\nant\s+host-a\s+half\s+running\s+healthy\s+1\s+http:/);
+    expect(fleet.agentpod(["status", "--devices"], { allowFailure: true }).stdout).toMatch(/\nant\s+host-a\s+half\s+running\s+healthy\s+1\s+https:/);
 
     const refused = async (step: string, url: string) =>
       inFreshProfile(browser, step, async (page) => {
@@ -96,7 +100,7 @@ describe("customer onboarding in a real browser", () => {
     await refused("a made-up link", madeUp.toString());
     // A fresh link for ant, carried to bee's origin: bee's gateway does not know it.
     const forAnt = new URL(dashboard("ant").url);
-    const onBee = `${origin("bee")}/${forAnt.hash.replace(encodeURIComponent(`ws://ant.localhost:${PORT}`), encodeURIComponent(`ws://bee.localhost:${PORT}`))}`;
+    const onBee = `${origin("bee")}/${forAnt.hash.replace(encodeURIComponent(gatewayUrl("ant")), encodeURIComponent(gatewayUrl("bee")))}`;
     await refused("ant's link on bee", onBee);
     // Positive control for the last one: bee's own link opens bee.
     await inFreshProfile(browser, "bee's own link", async (page) => {
@@ -142,6 +146,6 @@ describe("customer onboarding in a real browser", () => {
     const usage = fleet.agentpod(["tenant", "devices", "bee", "approve"], { allowFailure: true });
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain("devices approve needs the id");
-    await waitFor("bee healthy again", async () => ((await getVia(PORT, "bee.localhost", "/healthz", fleet.address(HOST))).status === 200 ? true : undefined), 180_000);
+    await waitFor("bee healthy again", async () => ((await getVia(fleet.httpsPort, localDomain("bee"), "/healthz", fleet.address(HOST))).status === 200 ? true : undefined), 180_000);
   });
 });

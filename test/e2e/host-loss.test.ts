@@ -7,7 +7,7 @@
  * Each test builds on the previous one (one fleet, in order); own prefix and port, beside a developer's stack.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createLocalFleet, docker, dockerAsync, getVia, handshake, isPortFree, probeLoop, removeFleetObjects, waitFor, type LocalFleet } from "../support/localFleet";
+import { createLocalFleet, localDomain, docker, dockerAsync, getVia, handshake, isPortFree, probeLoop, removeFleetObjects, waitFor, type LocalFleet } from "../support/localFleet";
 
 const FLEET = "drill";
 const PORT = 18180;
@@ -36,11 +36,11 @@ let fleet: LocalFleet;
 let tokens: Record<string, string> = {};
 let placement = { ...PLACEMENT };
 const container = (tenant: string) => `${FLEET}-${tenant}`;
-const domain = (tenant: string) => `${tenant}.localhost`;
-const target = (tenant: string, host = placement[tenant]!) => ({ port: PORT, host: domain(tenant), address: fleet.address(host) });
-const answers = async (tenant: string, host = placement[tenant]!) => (await getVia(PORT, domain(tenant), "/healthz", fleet.address(host))).status;
+const domain = (tenant: string) => localDomain(tenant);
+const target = (tenant: string, host = placement[tenant]!) => ({ port: fleet.httpsPort, host: domain(tenant), address: fleet.address(host) });
+const answers = async (tenant: string, host = placement[tenant]!) => (await getVia(fleet.httpsPort, domain(tenant), "/healthz", fleet.address(host))).status;
 const readyThroughProxy = (tenant: string) =>
-  waitFor(`${tenant} /readyz through its host's proxy`, async () => ((await getVia(PORT, domain(tenant), "/readyz", fleet.address(placement[tenant]!))).status === 200 ? true : undefined), 180_000);
+  waitFor(`${tenant} /readyz through its host's proxy`, async () => ((await getVia(fleet.httpsPort, domain(tenant), "/readyz", fleet.address(placement[tenant]!))).status === 200 ? true : undefined), 180_000);
 const openclaw = (tenant: string, args: string) => fleet.execIn(placement[tenant]!, container(tenant), `node dist/index.js ${args}`);
 /** State written through OpenClaw itself: a disabled cron job, which the gateway stores in its SQLite database. */
 const writeState = (tenant: string) => openclaw(tenant, `cron add drill-${tenant} --every 24h --disabled --command true --description "state of ${tenant}" --json`);
@@ -120,7 +120,7 @@ describe("host loss, recovery and moves on the real engine", () => {
       await readyThroughProxy(tenant);
       expect(readState(tenant)).toEqual([`drill-${tenant}: state of ${tenant}`]);
       expect(marker(tenant)).toBe(`marker-of-${tenant}`);
-      const own = await handshake(PORT, domain(tenant), tokens[tenant]!, fleet.address(B));
+      const own = await handshake(fleet.httpsPort, domain(tenant), tokens[tenant]!, fleet.address(B));
       expect(own, tenant).toEqual({ challenge: true, ok: true, outcome: "hello-ok" });
     }
     const { requests, failures, during } = await probe.stop();
@@ -155,7 +155,7 @@ describe("host loss, recovery and moves on the real engine", () => {
     let watching = true;
     const watch = (async () => {
       while (watching) {
-        if ((await getVia(PORT, domain(moving), "/healthz", fleet.address(A))).status === 200) {
+        if ((await getVia(fleet.httpsPort, domain(moving), "/healthz", fleet.address(A))).status === 200) {
           newHostAnswers++;
           const data = fleet.docker(A, ["exec", container(moving), "cat", "/home/node/.openclaw/drill-marker"], { allowFailure: true });
           if (data !== `marker-of-${moving}`) emptyAnswers++;
@@ -174,7 +174,7 @@ describe("host loss, recovery and moves on the real engine", () => {
     expect(readState(moving)).toEqual([`drill-${moving}: state of ${moving}`]);
     expect(marker(moving)).toBe(`marker-of-${moving}`);
     expect(await answers(moving, B)).toBe(404);
-    const own = await handshake(PORT, domain(moving), tokens[moving]!, fleet.address(A));
+    const own = await handshake(fleet.httpsPort, domain(moving), tokens[moving]!, fleet.address(A));
     expect(own).toEqual({ challenge: true, ok: true, outcome: "hello-ok" });
     // The old copy stays on the old host until purged, and status says so.
     expect(docker(["exec", `${FLEET}-host-${B}`, "cat", "/mnt/agentpod/tenants/dog/drill-marker"])).toBe("marker-of-dog");

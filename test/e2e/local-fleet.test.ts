@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { GATEWAY_TMPFS } from "../../fleet/gateway";
-import { createLocalFleet, docker, getVia, handshake, isPortFree, removeFleetObjects, stepsOf, tcpProbeScript, waitFor, type LocalFleet } from "../support/localFleet";
+import { createLocalFleet, localDomain, docker, getVia, handshake, isPortFree, removeFleetObjects, stepsOf, tcpProbeScript, waitFor, type LocalFleet } from "../support/localFleet";
 
 const FLEET = "e2e";
 const PORT = 18080;
@@ -49,13 +49,13 @@ let fleet: LocalFleet;
 let tokens: Record<string, string> = {};
 let proxyBefore: Record<string, { id: string; started: string }>;
 
-const host = (tenant: string) => `${tenant}.localhost`;
+const host = (tenant: string) => localDomain(tenant);
 const address = (tenant: string) => fleet.address(HOST_OF[tenant]!);
 const inspect = (tenant: string, format: string) => fleet.docker(HOST_OF[tenant]!, ["inspect", `${FLEET}-${tenant}`, "--format", format], { allowFailure: true });
 const execIn = (container: string, script: string) => fleet.execIn(HOST_OF[container.slice(FLEET.length + 1)]!, container, script);
 const changedSteps = (json: string) => stepsOf(json).filter((s) => s.op !== "same");
 const ready = (tenant: string) =>
-  waitFor(`${tenant} ready through Traefik`, async () => ((await getVia(PORT, host(tenant), "/readyz", address(tenant))).status === 200 ? true : undefined), 180_000);
+  waitFor(`${tenant} ready through Traefik`, async () => ((await getVia(fleet.httpsPort, host(tenant), "/readyz", address(tenant))).status === 200 ? true : undefined), 180_000);
 const proxyState = () =>
   Object.fromEntries(HOSTS.map((h) => [h, { id: fleet.docker(h, ["inspect", `${FLEET}-traefik`, "--format", "{{.Id}}"]), started: fleet.docker(h, ["inspect", `${FLEET}-traefik`, "--format", "{{.State.StartedAt}}"]) }]));
 const readTokens = () => JSON.parse(fleet.agentpod(["outputs", "--show-secrets"]).stdout).gatewayTokens as Record<string, string>;
@@ -78,27 +78,28 @@ describe("local fleet on the real engine", () => {
     const up = fleet.agentpod(["up", "--yes"]);
     expect(up.stdout).toContain("is up");
     for (const tenant of ["alpha", "bravo", "charlie"]) {
-      // Healthy containers get their route once Traefik sees the health event: allow it a moment.
+      // Healthy containers get their route once Traefik sees the health event, and a new host's first certificate
+      // once the ACME server has validated the DNS-01 challenge (a trusted answer needs both): allow it that time.
       const health = await waitFor(`${tenant} /healthz through Traefik`, async () => {
-        const answer = await getVia(PORT, host(tenant), "/healthz", address(tenant));
+        const answer = await getVia(fleet.httpsPort, host(tenant), "/healthz", address(tenant));
         return answer.status === 200 ? answer : undefined;
-      }, 30_000);
+      }, 180_000);
       expect(JSON.parse(health.body)).toMatchObject({ ok: true });
       expect(inspect(tenant, "{{.State.Health.Status}}")).toBe("healthy");
     }
-    expect((await getVia(PORT, "nobody.localhost", "/healthz", address("alpha"))).status).toBe(404);
+    expect((await getVia(fleet.httpsPort, localDomain("nobody"), "/healthz", address("alpha"))).status).toBe(404);
     // Each host's proxy routes its own tenants only.
-    expect((await getVia(PORT, host("charlie"), "/healthz", address("alpha"))).status).toBe(404);
+    expect((await getVia(fleet.httpsPort, host("charlie"), "/healthz", address("alpha"))).status).toBe(404);
 
     tokens = readTokens();
     expect(Object.keys(tokens).sort()).toEqual(["alpha", "bravo", "charlie"]);
     expect(new Set(Object.values(tokens)).size).toBe(3);
     for (const tenant of ["alpha", "bravo", "charlie"]) {
       await ready(tenant);
-      const own = await handshake(PORT, host(tenant), tokens[tenant]!, address(tenant));
+      const own = await handshake(fleet.httpsPort, host(tenant), tokens[tenant]!, address(tenant));
       expect(own, tenant).toEqual({ challenge: true, ok: true, outcome: "hello-ok" });
     }
-    const foreign = await handshake(PORT, host("alpha"), tokens.bravo!, address("alpha"));
+    const foreign = await handshake(fleet.httpsPort, host("alpha"), tokens.bravo!, address("alpha"));
     expect(foreign.challenge).toBe(true);
     expect(foreign.ok).toBe(false);
     expect(foreign.outcome).toMatch(/AUTH_TOKEN_MISMATCH|1008/);
@@ -122,7 +123,7 @@ describe("local fleet on the real engine", () => {
     // The refusal is the read-only filesystem's, not a permission of the user (who owns its home).
     expect(execIn(`${FLEET}-alpha`, "touch /home/node/probe 2>&1 || true")).toMatch(/Read-only file system/);
     // OpenClaw reads its config from the read-only mount and says where to change it.
-    expect(JSON.parse(execIn(`${FLEET}-alpha`, "cat /etc/agentpod/openclaw.json")).gateway.controlUi.allowedOrigins).toEqual([`http://alpha.localhost:${PORT}`]);
+    expect(JSON.parse(execIn(`${FLEET}-alpha`, "cat /etc/agentpod/openclaw.json")).gateway.controlUi.allowedOrigins).toEqual([`https://${localDomain("alpha")}:${fleet.httpsPort}`]);
     const configSet = execIn(`${FLEET}-alpha`, "node dist/index.js config set gateway.controlUi.allowInsecureAuth true 2>&1; echo exit=$?");
     expect(configSet).toMatch(/externally managed/);
     expect(configSet.trim().split("\n").at(-1)).not.toBe("exit=0");
@@ -150,7 +151,7 @@ describe("local fleet on the real engine", () => {
     expect(inspect("alpha", "{{.Id}}")).not.toBe(containerBefore);
     expect(inspect("alpha", "{{.HostConfig.ReadonlyRootfs}}")).toBe("true");
     expect(execIn(`${FLEET}-alpha`, "cat /home/node/.openclaw/e2e-readonly-marker").trim()).toBe("kept-on-a-read-only-root");
-    await waitFor("alpha /healthz after the plan change", async () => ((await getVia(PORT, host("alpha"), "/healthz", address("alpha"))).status === 200 ? true : undefined), 30_000);
+    await waitFor("alpha /healthz after the plan change", async () => ((await getVia(fleet.httpsPort, host("alpha"), "/healthz", address("alpha"))).status === 200 ? true : undefined), 30_000);
   });
 
   test("b2. a memory-only plan change updates the running container in place: same container, same start time", async () => {
@@ -164,7 +165,7 @@ describe("local fleet on the real engine", () => {
     fleet.agentpod(["up", "--yes"]);
     expect(inspect("alpha", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}")).toBe(`${6 * 1024 ** 3} 2000000000`);
     expect(inspect("alpha", "{{.Id}} {{.State.StartedAt}}")).toBe(before);
-    expect((await getVia(PORT, host("alpha"), "/healthz", address("alpha"))).status).toBe(200);
+    expect((await getVia(fleet.httpsPort, host("alpha"), "/healthz", address("alpha"))).status).toBe(200);
     fleet.writeTenants(tenantsFile(withAlpha("pro")));
     fleet.agentpod(["up", "--yes"]);
     expect(inspect("alpha", "{{.Id}} {{.State.StartedAt}} {{.HostConfig.Memory}}")).toBe(`${before} ${4 * 1024 ** 3}`);
@@ -177,7 +178,7 @@ describe("local fleet on the real engine", () => {
     expect(changed.length).toBeGreaterThan(0);
     expect(changed.every((s) => s.op === "create" && (s.name === "delta" || s.name.startsWith("delta-"))), JSON.stringify(changed)).toBe(true);
     fleet.agentpod(["up", "--yes"]);
-    await waitFor("delta /healthz through Traefik", async () => ((await getVia(PORT, host("delta"), "/healthz", address("delta"))).status === 200 ? true : undefined), 30_000);
+    await waitFor("delta /healthz through Traefik", async () => ((await getVia(fleet.httpsPort, host("delta"), "/healthz", address("delta"))).status === 200 ? true : undefined), 30_000);
   });
 
   test("d. removing a tenant removes its container and network and keeps its data on the host's data volume", async () => {
@@ -189,8 +190,8 @@ describe("local fleet on the real engine", () => {
     expect(fleet.docker("local-b", ["ps", "-a", "-q", "--filter", `name=^${FLEET}-charlie$`])).toBe("");
     expect(fleet.docker("local-b", ["network", "ls", "-q", "--filter", `name=^${FLEET}-charlie$`])).toBe("");
     expect(docker(["exec", `${FLEET}-host-local-b`, "cat", "/mnt/agentpod/tenants/charlie/e2e-marker"])).toBe("charlie-data");
-    expect((await getVia(PORT, host("charlie"), "/healthz", address("charlie"))).status).toBe(404);
-    expect((await getVia(PORT, host("delta"), "/healthz", address("delta"))).status).toBe(200);
+    expect((await getVia(fleet.httpsPort, host("charlie"), "/healthz", address("charlie"))).status).toBe(404);
+    expect((await getVia(fleet.httpsPort, host("delta"), "/healthz", address("delta"))).status).toBe(200);
   });
 
   test("e. reordering and reformatting the tenants file previews no change", () => {
@@ -302,12 +303,12 @@ defaults: {image: "agentpod/openclaw:2026.9.6"}
   });
 
   test("f4. health-based routing: a gateway that stops answering gets no traffic (503 at once), and traffic returns when it is healthy", async () => {
-    const status = async () => (await getVia(PORT, host("bravo"), "/healthz", address("bravo"))).status;
+    const status = async () => (await getVia(fleet.httpsPort, host("bravo"), "/healthz", address("bravo"))).status;
     expect(await status()).toBe(200);
     fleet.docker("local-a", ["pause", `${FLEET}-bravo`]);
     try {
       await waitFor("bravo taken out of the proxy's rotation", async () => ((await status()) === 503 ? true : undefined), 60_000);
-      expect((await getVia(PORT, host("alpha"), "/healthz", address("alpha"))).status).toBe(200);
+      expect((await getVia(fleet.httpsPort, host("alpha"), "/healthz", address("alpha"))).status).toBe(200);
     } finally {
       fleet.docker("local-a", ["unpause", `${FLEET}-bravo`]);
     }
@@ -323,7 +324,7 @@ defaults: {image: "agentpod/openclaw:2026.9.6"}
     fleet.agentpod(["up", "--yes"]);
     expect(inspect("bravo", "{{.Id}} {{.State.StartedAt}}")).toBe(before);
     const burst = async (tenant: string) => {
-      const answers = await Promise.all(Array.from({ length: 80 }, () => getVia(PORT, host(tenant), "/healthz", address(tenant))));
+      const answers = await Promise.all(Array.from({ length: 80 }, () => getVia(fleet.httpsPort, host(tenant), "/healthz", address(tenant))));
       return { ok: answers.filter((a) => a.status === 200).length, limited: answers.filter((a) => a.status === 429).length };
     };
     // Traefik reloads the route file within a moment: wait until the limit bites, then measure both in one second.
@@ -360,7 +361,7 @@ defaults: {image: "agentpod/openclaw:2026.9.6"}
     for (const h of HOSTS) expect(fleet.docker(h, ["inspect", `${FLEET}-traefik`, "--format", "{{.Config.Image}}"])).toBe(upgraded);
     for (const t of tenants) {
       expect(inspect(t, "{{.Id}} {{.State.StartedAt}}"), t).toBe(before[t]);
-      await waitFor(`${t} through the new Traefik`, async () => ((await getVia(PORT, host(t), "/healthz", address(t))).status === 200 ? true : undefined), 30_000);
+      await waitFor(`${t} through the new Traefik`, async () => ((await getVia(fleet.httpsPort, host(t), "/healthz", address(t))).status === 200 ? true : undefined), 30_000);
     }
     proxyBefore = proxyState();
   });

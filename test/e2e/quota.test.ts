@@ -9,7 +9,7 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { GATEWAY_STATE_DIR } from "../../fleet/gateway";
-import { createLocalFleet, docker, getVia, isPortFree, removeFleetObjects, tearDownFleet, waitFor, type LocalFleet } from "../support/localFleet";
+import { createLocalFleet, localDomain, docker, getVia, isPortFree, removeFleetObjects, tearDownFleet, waitFor, type LocalFleet } from "../support/localFleet";
 
 const FLEET = "quota";
 const PORT = 18680;
@@ -40,7 +40,7 @@ const roomOf = (tenant: string) => Number(inTenant(tenant, `df -B1 --output=avai
 /** Runs a shell command on the local server itself (its root shell, as the tenant-data scripts do). */
 const onServer = (script: string) => docker(["exec", server, "sh", "-c", script]);
 const ready = (tenant: string) =>
-  waitFor(`${tenant} /readyz through the proxy`, async () => ((await getVia(PORT, `${tenant}.localhost`, "/readyz", fleet.address(HOST))).status === 200 ? true : undefined), 240_000);
+  waitFor(`${tenant} /readyz through the proxy`, async () => ((await getVia(fleet.httpsPort, localDomain(tenant), "/readyz", fleet.address(HOST))).status === 200 ? true : undefined), 240_000);
 
 beforeAll(() => {
   removeFleetObjects(FLEET);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { TENANT_DATA_ROOT } from "../../fleet/cloudInit";
 import { localServerObjectNames } from "../../fleet/naming";
-import { createLocalFleet, docker, getVia, isPortFree, removeFleetObjects, tearDownFleet, waitFor, type LocalFleet } from "../support/localFleet";
+import { createLocalFleet, localDomain, docker, getVia, isPortFree, removeFleetObjects, tearDownFleet, waitFor, type LocalFleet } from "../support/localFleet";
 
 const FLEET = "waves";
 const PORT = 18585;
@@ -38,8 +38,8 @@ const container = (tenant: string) => `${FLEET}-${tenant}`;
 const inspect = (tenant: string, format: string) => fleet.docker(HOST_OF[tenant]!, ["inspect", container(tenant), "--format", format]);
 const state = (tenant: string) => ({ id: inspect(tenant, "{{.Id}}"), image: inspect(tenant, "{{.Config.Image}}"), created: Date.parse(inspect(tenant, "{{.Created}}")) });
 const snapshotAll = () => Object.fromEntries(TENANTS.map((t) => [t, state(t)]));
-const readyz = (tenant: string) => getVia(PORT, `${tenant}.localhost`, "/readyz", fleet.address(HOST_OF[tenant]!));
-const version = async (tenant: string) => JSON.parse((await getVia(PORT, `${tenant}.localhost`, "/", fleet.address(HOST_OF[tenant]!))).body).version as string;
+const readyz = (tenant: string) => getVia(fleet.httpsPort, localDomain(tenant), "/readyz", fleet.address(HOST_OF[tenant]!));
+const version = async (tenant: string) => JSON.parse((await getVia(fleet.httpsPort, localDomain(tenant), "/", fleet.address(HOST_OF[tenant]!))).body).version as string;
 const inData = (tenant: string, script: string) => fleet.execIn(HOST_OF[tenant]!, container(tenant), script).trim();
 /** Whether a file exists in the tenant's data directory on its host's disk (works while its container is down). */
 const onHostDisk = (tenant: string, file: string) =>

@@ -3,13 +3,14 @@
  * through bin/agentpod on the real engine, plus Docker and HTTP/WebSocket probes through the real Traefik.
  */
 import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import * as tls from "node:tls";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import WebSocket from "ws";
-import { getThroughProxy } from "../../cli/httpProbe";
-import { defaultHostAddress, localServerEndpoint } from "../../fleet/localServers";
+import { getThroughProxy, type ProxyAnswer } from "../../cli/httpProbe";
+import { LOCAL_ZONE, defaultHostAddress, localServerEndpoint } from "../../fleet/localServers";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 const AGENTPOD = path.join(REPO, "bin", "agentpod");
@@ -24,7 +25,10 @@ export interface LocalFleet {
   dir: string;
   stack: string;
   fleet: string;
+  /** HTTP port of every host's proxy: it only redirects to `httpsPort`. */
   port: number;
+  /** HTTPS port of every host's proxy, where tenants answer. */
+  httpsPort: number;
   /** The Docker endpoint of a host's own engine (its local server). */
   engine(host: string): string;
   /** The loopback address where a host's proxy listens. */
@@ -52,8 +56,31 @@ function checked(args: string[], out: CommandResult, allowFailure: boolean): Com
   return out;
 }
 
+/**
+ * A tenants file with one host and the given tenants, each gateway capped at half a core: on this 2-core machine a
+ * test fleet must not starve the rest.
+ */
+export const tenantsOnOneHost = (host: string, tenants: readonly string[]) => `
+defaults:
+  image: agentpod/openclaw:2026.9.6
+  plan: small
+plans:
+  small: { cpus: 0.5, memory: 2Gi }
+hosts:
+  - { name: ${host}, location: fsn1, serverType: ccx33 }
+tenants:
+${tenants.map((name) => `  - { name: ${name}, host: ${host} }`).join("\n")}
+`;
+
+/** A tenant's default domain on the local target. */
+export const localDomain = (tenant: string) => `${tenant}.${LOCAL_ZONE}`;
+
+/** The HTTPS port of a test fleet whose HTTP port is `port` (as 8443 is to 8080). */
+export const httpsPortFor = (port: number) => port + 363;
+
 /** A project directory with Pulumi.yaml, a stack file and a tenants file, sharing this checkout's node_modules. */
 export function createLocalFleet(options: { fleet: string; port: number; stack?: string }): LocalFleet {
+  const httpsPort = httpsPortFor(options.port);
   const dir = mkdtempSync(path.join(tmpdir(), `agentpod-${options.fleet}-`));
   const stack = options.stack ?? `local-${options.fleet}`;
   symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"));
@@ -64,6 +91,7 @@ export function createLocalFleet(options: { fleet: string; port: number; stack?:
     tenantsFile: "tenants.yaml",
     fleet: options.fleet,
     httpPort: `"${options.port}"`,
+    httpsPort: `"${httpsPort}"`,
     traefikImage: "agentpod/traefik:v3.7.15",
   };
   const writeStackFile = () =>
@@ -74,6 +102,7 @@ export function createLocalFleet(options: { fleet: string; port: number; stack?:
     stack,
     fleet: options.fleet,
     port: options.port,
+    httpsPort,
     engine: (host) => localServerEndpoint(options.fleet, host),
     address: (host) => defaultHostAddress(host),
     docker: (host, args, dockerOptions) => docker(["--host", localServerEndpoint(options.fleet, host), ...args], dockerOptions),
@@ -149,9 +178,37 @@ export function tearDownFleet(fleet: LocalFleet | undefined): void {
   fleet.dispose();
 }
 
-/** An HTTP GET through a host's Traefik with the given host name, like a browser on http://<host>:<port>. */
-export function getVia(port: number, host: string, pathname: string, address = "127.0.0.1"): Promise<{ status: number; body: string }> {
-  return getThroughProxy({ address, port, host, path: pathname });
+let caBundle: string | undefined;
+/**
+ * The CA bundle local certificates chain to, as a user gets it: `agentpod ca` (Pebble's roots). Read once per test
+ * file; set-up keeps Pebble running, so its root does not change under a test.
+ */
+export function localCa(): string {
+  caBundle ??= readFileSync(execFileSync(AGENTPOD, ["ca"], { encoding: "utf8" }).trim(), "utf8");
+  return caBundle;
+}
+
+/**
+ * The certificate chain a host's proxy presents for `name` (SNI), verified against `ca` as any client would
+ * (undefined: against Node's own roots only).
+ */
+export function servedCertificate(address: string, port: number, name: string, ca: string | undefined) {
+  return new Promise<{ authorized: boolean; error?: string; certificate?: tls.DetailedPeerCertificate }>((resolve) => {
+    const socket = tls.connect({ host: address, port, servername: name, ...(ca ? { ca } : {}), timeout: 10_000 }, () => {
+      resolve({ authorized: socket.authorized, certificate: socket.getPeerCertificate(true) });
+      socket.end();
+    });
+    socket.on("error", (error) => resolve({ authorized: false, error: (error as NodeJS.ErrnoException).code ?? error.message }));
+    socket.on("timeout", () => socket.destroy(new Error("timeout")));
+  });
+}
+
+/**
+ * An HTTPS GET through a host's Traefik with the given host name, like a browser on https://<host>:<port> that
+ * trusts the local CA (SNI and Host both the name). `scheme: "http"` asks the HTTP port instead (it redirects).
+ */
+export function getVia(port: number, host: string, pathname: string, address = "127.0.0.1", scheme: "https" | "http" = "https"): Promise<ProxyAnswer> {
+  return getThroughProxy({ address, port, host, path: pathname, scheme, ...(scheme === "https" ? { ca: localCa() } : {}) });
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
@@ -180,7 +237,7 @@ export function handshake(port: number, host: string, token: string, address = "
     // <tenant>.localhost resolves to the host's own loopback address here, whatever the machine's resolver says.
     const lookup = (_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) =>
       options?.all ? callback(null, [{ address, family: 4 }]) : callback(null, address, 4);
-    const ws = new WebSocket(`ws://${host}:${port}/`, { lookup } as WebSocket.ClientOptions);
+    const ws = new WebSocket(`wss://${host}:${port}/`, { lookup, ca: localCa() } as WebSocket.ClientOptions);
     let challenge = false;
     const timer = setTimeout(() => {
       ws.terminate();
@@ -256,7 +313,7 @@ export interface ProbeTarget {
  * event loop for seconds, which would freeze an in-process loop and fail its in-flight probes when they return.
  */
 export function probeLoop(targets: readonly ProbeTarget[], intervalMs = 250, maxMs = 20 * 60_000) {
-  const worker = new Worker(PROBE_WORKER, { eval: true, workerData: { targets, intervalMs, maxMs } });
+  const worker = new Worker(PROBE_WORKER, { eval: true, workerData: { targets, intervalMs, maxMs, ca: localCa() } });
   const finished = new Promise<{ answeredAt: number[]; failures: Array<{ at: number; host: string; status: number; body: string }> }>((resolve, reject) => {
     worker.once("message", resolve);
     worker.once("error", reject);
@@ -275,15 +332,15 @@ export function probeLoop(targets: readonly ProbeTarget[], intervalMs = 250, max
 /** The probe loop's worker (plain JavaScript: a worker thread runs it as it is). Same request as getVia. */
 const PROBE_WORKER = `
 const { parentPort, workerData } = require("node:worker_threads");
-const http = require("node:http");
-const { targets, intervalMs, maxMs } = workerData;
+const https = require("node:https");
+const { targets, intervalMs, maxMs, ca } = workerData;
 const started = Date.now();
 const answeredAt = [];
 const failures = [];
 let running = true;
 parentPort.on("message", () => (running = false));
 const get = (t) => new Promise((resolve) => {
-  const request = http.get({ host: t.address, port: t.port, path: "/healthz", headers: { host: t.host + ":" + t.port }, timeout: 10000, agent: false }, (response) => {
+  const request = https.get({ host: t.address, port: t.port, path: "/healthz", headers: { host: t.host + ":" + t.port }, servername: t.host, ca, timeout: 10000, agent: false }, (response) => {
     let body = "";
     response.setEncoding("utf8");
     response.on("data", (chunk) => (body += chunk));

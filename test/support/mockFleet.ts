@@ -62,8 +62,10 @@ export const PROD_CONFIG: Record<string, string> = {
   "agentpod:backupSecretAccessKey": "test-secret-access-key",
   "hcloud:token": "hcloud-test-token",
   "cloudflare:apiToken": "cloudflare-test-token",
+  // DNS-01 is the default: the token Traefik publishes TXT records with (Zone:DNS:Edit on the zone only).
+  "agentpod:cloudflareDnsToken": "cloudflare-dns-test-token",
 };
-export const PROD_SECRETS = ["agentpod:deployPrivateKey", "agentpod:anthropicApiKey", "agentpod:openaiApiKey", "agentpod:tenantModelKeys", "agentpod:backupAccessKeyId", "agentpod:backupSecretAccessKey", "hcloud:token", "cloudflare:apiToken"];
+export const PROD_SECRETS = ["agentpod:cloudflareDnsToken", "agentpod:deployPrivateKey", "agentpod:anthropicApiKey", "agentpod:openaiApiKey", "agentpod:tenantModelKeys", "agentpod:backupAccessKeyId", "agentpod:backupSecretAccessKey", "hcloud:token", "cloudflare:apiToken"];
 
 /** The mocked stacks' own model key of a tenant: what must never be readable outside its container's secret env. */
 export function tenantKeyOf(tenant: string): string {

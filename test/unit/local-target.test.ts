@@ -1,7 +1,9 @@
 /** The local target under mocks: each host a local server on this machine's engine, the production components on its own engine. */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import { readFileSync } from "node:fs";
 import { parse } from "yaml";
+import { LOCAL_ACME_SERVER_CA } from "../../stack/program";
 import { dockerNames } from "../../fleet/gateway";
 import { defaultHostAddress, hostAddresses, localServerEndpoint } from "../../fleet/localServers";
 import { edgeNetworkName } from "../../fleet/traefik";
@@ -24,7 +26,10 @@ describe("local target", () => {
     const server = run.named("local-b-server");
     expect(server.options.provider).toBe("local-engine");
     expect(server.inputs.name).toBe("demo-host-local-b");
-    expect(server.inputs.ports).toEqual([{ internal: 18999, external: 18999, ip: defaultHostAddress("local-b") }]);
+    expect(server.inputs.ports).toEqual([
+      { internal: 18999, external: 18999, ip: defaultHostAddress("local-b") },
+      { internal: 8443, external: 8443, ip: defaultHostAddress("local-b") },
+    ]);
     expect(server.inputs.volumes).toEqual(
       expect.arrayContaining([
         { volumeName: "demo-host-local-b-disk", containerPath: "/var/lib/docker" },
@@ -56,27 +61,45 @@ describe("local target", () => {
     expect(run.named("alpha-data").options.dependsOn).toContain("alpha-data-dir");
   });
 
-  test("plain HTTP on every address of the server, routed by host name from route files on the server", async () => {
-    const run = await runFleet({ tenantsYaml: TWO_HOSTS, stack: "local", config: { ...LOCAL_CONFIG, "agentpod:fleet": "demo", "agentpod:httpPort": "18999" } });
+  test("HTTPS on every address of the server with the local ACME server's wildcard, routed by host name from route files on the server", async () => {
+    const run = await runFleet({
+      tenantsYaml: TWO_HOSTS,
+      stack: "local",
+      config: { ...LOCAL_CONFIG, "agentpod:fleet": "demo", "agentpod:httpPort": "18999", "agentpod:httpsPort": "19443" },
+    });
     if (run.error) throw run.error;
     const traefik = run.named("local-a-proxy-traefik").inputs;
     expect(traefik.name).toBe("demo-traefik");
-    expect(traefik.ports).toEqual([{ internal: 80, external: 18999 }]);
+    expect(traefik.ports).toEqual([
+      { internal: 80, external: 18999 },
+      { internal: 443, external: 19443 },
+    ]);
     expect(traefik.command).toContain("--providers.file.directory=/etc/traefik/routes");
-    expect(traefik.command.some((flag: string) => flag.includes("certificatesresolvers"))).toBe(false);
+    expect(traefik.command).toContain("--certificatesresolvers.letsencrypt.acme.caserver=https://agentpod-acme:14000/dir");
+    expect(traefik.command).toContain("--certificatesresolvers.letsencrypt.acme.dnschallenge.provider=httpreq");
+    expect(traefik.command).toContain("--entrypoints.web.http.redirections.entrypoint.to=:19443");
+    // The CA that signs the ACME server's HTTPS (set-up's), uploaded for lego; a certificate, nothing secret.
+    expect(traefik.uploads).toEqual([{ file: "/etc/ssl/certs/agentpod-acme-server-ca.pem", content: readFileSync(LOCAL_ACME_SERVER_CA(), "utf8") }]);
+    expect(traefik.envs).toContain("LEGO_CA_CERTIFICATES=/etc/ssl/certs/agentpod-acme-server-ca.pem");
+    // The ACME server's fixed addresses (no DNS inside a server knows them), on a network every server joins.
+    expect(traefik.hosts).toEqual([
+      { host: "agentpod-acme", ip: "203.0.113.2" },
+      { host: "agentpod-acme-api", ip: "203.0.113.4" },
+    ]);
+    expect(run.named("local-a-server").inputs.networksAdvanced).toEqual([{ name: "agentpod-registry" }, { name: "agentpod-tls" }]);
     expect(run.named("local-a-proxy-edge").inputs.name).toBe("demo--edge");
     const alpha = run.named("alpha-gateway").inputs;
     expect(alpha.name).toBe("demo-alpha");
     expect(alpha.labels.map((l: { label: string }) => l.label).sort()).toEqual(["agentpod.config-digest", "agentpod.fleet", "agentpod.host", "agentpod.tenant"]);
     const route = parse(run.named("alpha-route").inputs.content);
-    expect(route.http.routers.alpha).toMatchObject({ rule: "Host(`alpha.localhost`)", entryPoints: ["web"] });
-    expect(route.http.routers.alpha.tls).toBeUndefined();
+    expect(route.http.routers.alpha).toMatchObject({ rule: "Host(`alpha.agents.localhost`)", entryPoints: ["websecure"] });
+    expect(route.http.routers.alpha.tls).toEqual({ certResolver: "letsencrypt", domains: [{ main: "*.agents.localhost" }] });
     expect(route.http.services.alpha.loadBalancer.servers).toEqual([{ url: "http://demo-alpha:18789" }]);
     expect(run.named("alpha-route").inputs.shell).toMatchObject({ kind: "docker-exec", container: "demo-host-local-a" });
     const config = run.named("alpha-config").inputs;
     expect(config.shell).toMatchObject({ kind: "docker-exec", container: "demo-host-local-a" });
-    expect(JSON.parse(config.content.value).gateway.controlUi.allowedOrigins).toEqual(["http://alpha.localhost:18999"]);
-    expect(run.outputs.tenants.alpha.url).toBe("http://alpha.localhost:18999");
+    expect(JSON.parse(config.content.value).gateway.controlUi.allowedOrigins).toEqual(["https://alpha.agents.localhost:19443"]);
+    expect(run.outputs.tenants.alpha.url).toBe("https://alpha.agents.localhost:19443");
   });
 
   test("one run's permissions reach only the tenants they name", async () => {

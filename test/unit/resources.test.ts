@@ -68,7 +68,7 @@ describe("tenant gateway container", () => {
     expect(route.inputs.dockerHost).toBe("ssh://root@203.0.113.10");
     expect(route.options.dependsOn).toContain("acme-gateway");
     const http = parse(route.inputs.content).http;
-    expect(http.routers.acme).toEqual({ rule: "Host(`acme.agents.example.com`)", entryPoints: ["websecure"], service: "acme", middlewares: ["acme-ratelimit"], tls: { certResolver: "letsencrypt" } });
+    expect(http.routers.acme).toEqual({ rule: "Host(`acme.agents.example.com`)", entryPoints: ["websecure"], service: "acme", middlewares: ["acme-ratelimit"], tls: { certResolver: "letsencrypt", domains: [{ main: "*.agents.example.com" }] } });
     expect(http.services.acme.loadBalancer).toEqual({ servers: [{ url: "http://agentpod-acme:18789" }], healthCheck: { path: "/healthz", interval: "5s", unhealthyInterval: "1s", timeout: "3s" } });
     // acme's plan names no request limit: the default 600 a minute, all its clients together, bursts of 100.
     expect(http.middlewares["acme-ratelimit"].rateLimit).toEqual({ average: 600, period: "1m", burst: 100, sourceCriterion: { requestHost: true } });
@@ -242,7 +242,7 @@ describe("hosts", () => {
 });
 
 describe("proxy", () => {
-  test("Traefik: pinned, no dashboard, HTTP to HTTPS, Let's Encrypt HTTP-01, routes from files, no Docker socket", () => {
+  test("Traefik: pinned, no dashboard, HTTP to HTTPS, routes from files, no Docker socket, certificates on the data volume", () => {
     const traefik = fleet.named("fsn1-a-proxy-traefik").inputs;
     expect(traefik.image).toBe("traefik:v3.7.15");
     const flags: string[] = traefik.command;
@@ -250,25 +250,52 @@ describe("proxy", () => {
     expect(flags.some((f) => f.startsWith("--api.insecure"))).toBe(false);
     expect(flags).toContain("--providers.file.directory=/etc/traefik/routes");
     expect(flags.some((f) => f.startsWith("--providers.docker"))).toBe(false);
-    expect(flags).toContain("--entrypoints.web.http.redirections.entrypoint.to=websecure");
-    expect(flags).toContain("--certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web");
+    expect(flags).toContain("--entrypoints.web.http.redirections.entrypoint.to=:443");
+    expect(flags).toContain("--certificatesresolvers.letsencrypt.acme.caserver=https://acme-v02.api.letsencrypt.org/directory");
     expect(flags.join(" ")).not.toContain("Connection");
     expect(traefik.volumes).toContainEqual({ hostPath: "/etc/agentpod/traefik/routes", containerPath: "/etc/traefik/routes", readOnly: true });
+    expect(traefik.volumes).toContainEqual({ hostPath: "/mnt/agentpod/proxy", containerPath: "/letsencrypt" });
     expect(JSON.stringify(traefik.volumes)).not.toContain("docker.sock");
     expect(traefik.ports).toEqual([{ internal: 80, external: 80 }, { internal: 443, external: 443 }]);
     expect(fleet.named("fsn1-a-proxy-traefik").options.ignoreChanges).toContain("networksAdvanced");
   });
 
-  test("proxied records switch Let's Encrypt to DNS-01 with the Cloudflare token as a secret", async () => {
-    const proxied = await runFleet({
-      tenantsYaml: EXAMPLE,
-      config: { ...PROD_CONFIG, "agentpod:dnsProxied": "true", "agentpod:cloudflareDnsToken": "cf-dns-token" },
-      secretKeys: [...PROD_SECRETS, "agentpod:cloudflareDnsToken"],
-    });
+  test("the default is DNS-01 through Cloudflare: one wildcard of the zone for every tenant's router, the token only as a secret", async () => {
+    const traefik = fleet.named("fsn1-a-proxy-traefik");
+    expect(traefik.inputs.command).toContain("--certificatesresolvers.letsencrypt.acme.dnschallenge.provider=cloudflare");
+    expect(traefik.inputs.command.some((f: string) => f.includes("httpchallenge"))).toBe(false);
+    expect(await pulumi.isSecret(traefik.declared.envs)).toBe(true);
+    expect(secretValue(traefik.inputs.envs)).toEqual(["CF_DNS_API_TOKEN=cloudflare-dns-test-token"]);
+    for (const tenant of ["acme", "globex", "umbrella"]) {
+      const route = parse(fleet.named(`${tenant}-route`).inputs.content);
+      expect(route.http.routers[tenant].tls, tenant).toEqual({ certResolver: "letsencrypt", domains: [{ main: "*.agents.example.com" }] });
+    }
+    // In no other resource than the proxies, and nowhere in plain text.
+    for (const resource of fleet.resources) {
+      if (!resource.name.endsWith("-proxy-traefik")) expect(JSON.stringify(resource.inputs), resource.name).not.toContain("cloudflare-dns-test-token");
+      expect(JSON.stringify(withoutSecrets(resource.inputs)), resource.name).not.toContain("cloudflare-dns-test-token");
+    }
+    expect(JSON.stringify(await plainOutputs(fleet.raw))).not.toContain("cloudflare-dns-test-token");
+  });
+
+  test("HTTP-01 when chosen: one certificate per tenant name, no token in the proxy", async () => {
+    const config: Record<string, string> = { ...PROD_CONFIG, "agentpod:acmeChallenge": "http-01" };
+    delete config["agentpod:cloudflareDnsToken"];
+    const perTenant = await runFleet({ tenantsYaml: EXAMPLE, config, secretKeys: PROD_SECRETS.filter((k) => k !== "agentpod:cloudflareDnsToken") });
+    if (perTenant.error) throw perTenant.error;
+    const traefik = perTenant.named("fsn1-a-proxy-traefik").inputs;
+    expect(traefik.command).toContain("--certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web");
+    expect(traefik.command.some((f: string) => f.includes("dnschallenge"))).toBe(false);
+    expect(traefik.envs).toBeUndefined();
+    expect(parse(perTenant.named("acme-route").inputs.content).http.routers.acme.tls).toEqual({ certResolver: "letsencrypt" });
+  });
+
+  test("proxied records with DNS-01: the records are proxied, the token still a secret", async () => {
+    const proxied = await runFleet({ tenantsYaml: EXAMPLE, config: { ...PROD_CONFIG, "agentpod:dnsProxied": "true" } });
     if (proxied.error) throw proxied.error;
     const traefik = proxied.named("fsn1-a-proxy-traefik").inputs;
     expect(traefik.command).toContain("--certificatesresolvers.letsencrypt.acme.dnschallenge.provider=cloudflare");
-    expect(secretValue(traefik.envs)).toEqual(["CF_DNS_API_TOKEN=cf-dns-token"]);
+    expect(secretValue(traefik.envs)).toEqual(["CF_DNS_API_TOKEN=cloudflare-dns-test-token"]);
     expect(proxied.named("acme-dns-a").inputs.proxied).toBe(true);
   });
 });
@@ -292,7 +319,7 @@ describe("outputs and secrets", () => {
   });
 
   test("no secret appears in plain text in any resource input", () => {
-    const secrets = ["sk-ant-test-key", "sk-test-openai-key", "token-of-", "BEGIN OPENSSH", "private-of-", tenantKeyOf("")];
+    const secrets = ["sk-ant-test-key", "sk-test-openai-key", "token-of-", "BEGIN OPENSSH", "private-of-", tenantKeyOf(""), "cloudflare-dns-test-token"];
     for (const resource of fleet.resources) {
       const plain = JSON.stringify(withoutSecrets(resource.inputs));
       for (const secret of secrets) expect(plain, `${resource.name} leaks ${secret}`).not.toContain(secret);

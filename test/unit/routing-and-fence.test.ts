@@ -24,8 +24,9 @@ describe("route files", () => {
     expect(http.services.acme.loadBalancer.servers).toEqual([{ url: "http://agentpod-acme:18789" }]);
     expect(http.services.acme.loadBalancer.healthCheck.path).toBe("/healthz");
     expect(http.middlewares["acme-ratelimit"].rateLimit.sourceCriterion).toEqual({ requestHost: true });
-    const local = parse(renderTenantRoute({ ...route, entrypoint: "web", certResolver: undefined } as never)).http;
-    expect(local.routers.acme.tls).toBeUndefined();
+    // DNS-01: the router names the wildcard it is served with, so Traefik asks for that one certificate only.
+    const wildcard = parse(renderTenantRoute({ ...route, certificateDomains: [{ main: "*.agents.example.com" }] })).http;
+    expect(wildcard.routers.acme.tls).toEqual({ certResolver: "letsencrypt", domains: [{ main: "*.agents.example.com" }] });
   });
 
   test("the burst is ten seconds of the plan's rate and never under 50; the average is the plan's rate", () => {
@@ -43,7 +44,10 @@ describe("route files", () => {
   });
 
   test("Traefik reads the route directory and no Docker API", () => {
-    for (const tls of [{ kind: "none" }, { kind: "http-01", email: "ops@example.com" }] as const) {
+    for (const tls of [
+      { kind: "http-01", email: "ops@example.com" },
+      { kind: "dns-01", email: "ops@example.com", dns: { kind: "cloudflare" } },
+    ] as const) {
       const flags = traefikFlags(tls);
       expect(flags).toContain("--providers.file.directory=/etc/traefik/routes");
       expect(flags).toContain("--providers.file.watch=true");

@@ -16,8 +16,9 @@ const PROD_VALUES = {
   backupBucket: "agentpod-backups",
   backupAccessKeyId: "TESTACCESSKEY",
   backupSecretAccessKey: "test-secret",
+  cloudflareDnsToken: "cf-dns-token",
 };
-const PROD_SECRETS = ["deployPrivateKey", "anthropicApiKey", "backupAccessKeyId", "backupSecretAccessKey"];
+const PROD_SECRETS = ["deployPrivateKey", "anthropicApiKey", "backupAccessKeyId", "backupSecretAccessKey", "cloudflareDnsToken"];
 const DEFAULT_SCHEDULE = { intervalSeconds: 3600, keepLast: 10, keepHourly: 24, keepDaily: 7, keepWeekly: 4 };
 
 const prod = (values: Record<string, string | undefined>, secrets = PROD_SECRETS, stackFileText?: string): ConfigValues => ({
@@ -50,6 +51,7 @@ describe("parseSettings", () => {
       adminSshKeys: [SSH_KEY],
       adminCidrs: ["203.0.113.0/24", "2001:db8:1234::/48"],
       acmeEmail: "ops@example.com",
+      acmeChallenge: "dns-01",
       dnsProxied: false,
       serverImage: "ubuntu-24.04",
       tenantModelKeys: [],
@@ -69,6 +71,7 @@ describe("parseSettings", () => {
       tokenRotations: {},
       fleet: "agentpod",
       httpPort: 18080,
+      httpsPort: 8443,
       hostAddresses: { "local-b": "127.77.0.2" },
       dockerHost: "unix:///var/run/docker.sock",
       serverImage: "agentpod/server:1",
@@ -90,6 +93,8 @@ describe("parseSettings", () => {
       "Pulumi.prod.yaml agentpod:adminSshKeys: is required, a list: pulumi config set --path 'agentpod:adminSshKeys[0]' 'ssh-ed25519 AAAA... ops@example.com' --stack prod",
       "Pulumi.prod.yaml agentpod:adminCidrs: is required, a list: pulumi config set --path 'agentpod:adminCidrs[0]' 203.0.113.0/24 --stack prod",
       "Pulumi.prod.yaml agentpod:acmeEmail: is required: pulumi config set agentpod:acmeEmail ops@example.com --stack prod",
+      "Pulumi.prod.yaml agentpod:cloudflareDnsToken: is required for Let's Encrypt DNS-01 (agentpod:acmeChallenge dns-01, the default): a Cloudflare token with Zone:DNS:Edit on the zone only: pulumi config set --secret agentpod:cloudflareDnsToken --stack prod" +
+        " (or, for a fleet that stays well under 50 tenants per registered domain with unproxied records: pulumi config set agentpod:acmeChallenge http-01 --stack prod)",
       "Pulumi.prod.yaml agentpod:deployPrivateKey: is required (the SSH key AgentPod deploys with): cat deploy_key | pulumi config set --secret agentpod:deployPrivateKey --stack prod",
       "Pulumi.prod.yaml agentpod:backupEndpoint: is required (the S3 endpoint backups go to, in another location than the hosts): pulumi config set agentpod:backupEndpoint https://hel1.your-objectstorage.com --stack prod",
       "Pulumi.prod.yaml agentpod:backupBucket: is required (the bucket backups go to): pulumi config set agentpod:backupBucket agentpod-backups --stack prod",
@@ -108,12 +113,29 @@ describe("parseSettings", () => {
   });
 
   it("refuses a secret stored in plain text, once, with the command that encrypts it", () => {
-    expect(problems(prod({}, ["anthropicApiKey", "backupAccessKeyId", "backupSecretAccessKey"]))).toEqual([
+    expect(problems(prod({}, ["anthropicApiKey", "backupAccessKeyId", "backupSecretAccessKey", "cloudflareDnsToken"]))).toEqual([
       "Pulumi.prod.yaml agentpod:deployPrivateKey: is a secret but is stored in plain text: pulumi config set --secret agentpod:deployPrivateKey --stack prod",
     ]);
-    expect(problems(prod({ openaiApiKey: "sk-test", dnsProxied: "true", cloudflareDnsToken: "cf-token" }))).toEqual([
+    expect(problems(prod({ openaiApiKey: "sk-test", dnsProxied: "true" }, PROD_SECRETS.filter((k) => k !== "cloudflareDnsToken")))).toEqual([
       "Pulumi.prod.yaml agentpod:cloudflareDnsToken: is a secret but is stored in plain text: pulumi config set --secret agentpod:cloudflareDnsToken --stack prod",
       "Pulumi.prod.yaml agentpod:openaiApiKey: is a secret but is stored in plain text: pulumi config set --secret agentpod:openaiApiKey --stack prod",
+    ]);
+  });
+
+  it("DNS-01 (one wildcard per zone) is the default and needs the scoped Cloudflare token; HTTP-01 is chosen explicitly and not behind Cloudflare's proxy", () => {
+    const noToken = { ...PROD_VALUES, cloudflareDnsToken: undefined };
+    const withoutToken = (values: Record<string, string | undefined>) => ({ stack: "prod", values: { ...noToken, ...values }, secretsSet: new Set(PROD_SECRETS.filter((k) => k !== "cloudflareDnsToken")) });
+    expect(problems(withoutToken({}))).toEqual([
+      "Pulumi.prod.yaml agentpod:cloudflareDnsToken: is required for Let's Encrypt DNS-01 (agentpod:acmeChallenge dns-01, the default): a Cloudflare token with Zone:DNS:Edit on the zone only: pulumi config set --secret agentpod:cloudflareDnsToken --stack prod" +
+        " (or, for a fleet that stays well under 50 tenants per registered domain with unproxied records: pulumi config set agentpod:acmeChallenge http-01 --stack prod)",
+    ]);
+    expect(parseSettings(withoutToken({ acmeChallenge: "http-01" }))).toMatchObject({ acmeChallenge: "http-01" });
+    expect(parseSettings(prod({}))).toMatchObject({ acmeChallenge: "dns-01" });
+    expect(problems(prod({ acmeChallenge: "http-01", dnsProxied: "true" }))).toEqual([
+      "Pulumi.prod.yaml agentpod:acmeChallenge: http-01 cannot pass through Cloudflare's proxy (dnsProxied is true): use dns-01",
+    ]);
+    expect(problems(prod({ acmeChallenge: "tls-alpn-01" }))).toEqual([
+      'Pulumi.prod.yaml agentpod:acmeChallenge: must be dns-01 (one wildcard per zone, the default) or http-01 (one certificate per tenant), not "tls-alpn-01"',
     ]);
   });
 
@@ -143,7 +165,7 @@ describe("parseSettings", () => {
       "  agentpod:deployPrivateKey: -----BEGIN OPENSSH PRIVATE KEY-----",
     ].join("\n");
     const values = { cloudflareZoneId: "0123456789ABCDEF", zonee: "agents.example.com", traefikImage: "traefik:latest", deployPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" };
-    expect(problems(prod(values, ["anthropicApiKey", "backupAccessKeyId", "backupSecretAccessKey"], stackFile))).toEqual([
+    expect(problems(prod(values, ["anthropicApiKey", "backupAccessKeyId", "backupSecretAccessKey", "cloudflareDnsToken"], stackFile))).toEqual([
       'Pulumi.prod.yaml:5 agentpod:zonee: unknown setting for target hetzner. Did you mean "zone"?',
       "Pulumi.prod.yaml:7 agentpod:deployPrivateKey: is a secret but is stored in plain text: pulumi config set --secret agentpod:deployPrivateKey --stack prod",
       expect.stringMatching(/^Pulumi\.prod\.yaml:6 agentpod:traefikImage: tag "latest" moves/),
@@ -160,8 +182,8 @@ describe("parseSettings", () => {
         return e as Error;
       }
     })();
-    expect(error?.message).toMatch(/^stack configuration has 10 problems; nothing was changed:\n {2}Pulumi\.prod\.yaml agentpod:zone: is required/);
-    expect(error?.message.split("\n").filter((l) => l.startsWith("  Pulumi.prod.yaml "))).toHaveLength(10);
+    expect(error?.message).toMatch(/^stack configuration has 11 problems; nothing was changed:\n {2}Pulumi\.prod\.yaml agentpod:zone: is required/);
+    expect(error?.message.split("\n").filter((l) => l.startsWith("  Pulumi.prod.yaml "))).toHaveLength(11);
   });
 
   it("validates the backup settings, each problem naming its setting; a local stack needs none of them", () => {
@@ -172,7 +194,7 @@ describe("parseSettings", () => {
       'Pulumi.prod.yaml agentpod:backupKeepDaily: must be a whole number of snapshots to keep (0-1000), not "-1"',
       expect.stringMatching(/^Pulumi\.prod\.yaml agentpod:backupImage: tag "latest" moves/),
     ]);
-    expect(problems(prod({ backupAccessKeyId: "AKIA", backupSecretAccessKey: "s" }, ["deployPrivateKey", "anthropicApiKey"]))).toEqual([
+    expect(problems(prod({ backupAccessKeyId: "AKIA", backupSecretAccessKey: "s" }, ["deployPrivateKey", "anthropicApiKey", "cloudflareDnsToken"]))).toEqual([
       "Pulumi.prod.yaml agentpod:backupAccessKeyId: is a secret but is stored in plain text: pulumi config set --secret agentpod:backupAccessKeyId --stack prod",
       "Pulumi.prod.yaml agentpod:backupSecretAccessKey: is a secret but is stored in plain text: pulumi config set --secret agentpod:backupSecretAccessKey --stack prod",
     ]);

@@ -423,7 +423,7 @@ describe.concurrent("agentpod summary in a Git repository", () => {
     write(dir, { "tenants.yaml": BASE.replace("  - name: qux\n    host: fsn1-b\n", "  - name: qux\n    host: fsn1-b\n    domain: qux.agents.example.com\n") });
     expect((await agentpod(dir, "summary", "--base", "HEAD", "--zone", "agents.example.com")).stdout).toBe("no tenant changes\n");
     const local = await agentpod(dir, "summary", "--base", "HEAD");
-    expect(local.stdout.split("\n")[0]).toBe("~ qux: domain qux.localhost -> qux.agents.example.com (DNS record and routing change, container replaced, data kept)");
+    expect(local.stdout.split("\n")[0]).toBe("~ qux: domain qux.agents.localhost -> qux.agents.example.com (DNS record and routing change, container replaced, data kept)");
   });
 
   test("the zone comes from the project's hetzner stack file when --zone is not given", async () => {

@@ -246,12 +246,12 @@ describe.concurrent("tenant list, usage and help", () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toBe(
       [
-        "NAME      HOST    PLAN        DOMAIN                   IMAGE",
-        "acme      fsn1-a  pro         acme.agents.example.com  ghcr.io/openclaw/openclaw:2026.9.6",
-        "globex    fsn1-a  enterprise  globex.localhost         ghcr.io/openclaw/openclaw:2026.9.6",
-        "hooli     fsn1-b  basic       hooli.localhost          ghcr.io/openclaw/openclaw:2026.9.6",
-        "initech   fsn1-a  basic       initech.localhost        ghcr.io/openclaw/openclaw:2026.9.6",
-        "umbrella  fsn1-b  pro         umbrella.localhost       ghcr.io/openclaw/openclaw:2026.9.6",
+        "NAME      HOST    PLAN        DOMAIN                     IMAGE",
+        "acme      fsn1-a  pro         acme.agents.example.com    ghcr.io/openclaw/openclaw:2026.9.6",
+        "globex    fsn1-a  enterprise  globex.agents.localhost    ghcr.io/openclaw/openclaw:2026.9.6",
+        "hooli     fsn1-b  basic       hooli.agents.localhost     ghcr.io/openclaw/openclaw:2026.9.6",
+        "initech   fsn1-a  basic       initech.agents.localhost   ghcr.io/openclaw/openclaw:2026.9.6",
+        "umbrella  fsn1-b  pro         umbrella.agents.localhost  ghcr.io/openclaw/openclaw:2026.9.6",
         "",
       ].join("\n"),
     );
@@ -439,13 +439,13 @@ describe("placement", () => {
 });
 
 describe("domain options: where default domains and the zone check come from", () => {
-  test("--zone, else the project's hetzner stack that deploys this file, else localhost", () => {
+  test("--zone, else the project's hetzner stack that deploys this file, else the local zone, agents.localhost", () => {
     const dir = workdir({ "tenants.yaml": FIXTURE, "Pulumi.yaml": "name: agentpod\n", "Pulumi.prod.yaml": "config:\n  agentpod:target: hetzner\n  agentpod:zone: Agents.Example.com\n", "Pulumi.local.yaml": "config:\n  agentpod:target: local\n  agentpod:tenantsFile: tenants.local.yaml\n" });
     expect(domainOptionsFor(path.join(dir, "tenants.yaml"), undefined)).toEqual({ domainSuffix: "agents.example.com", zone: "agents.example.com" });
-    expect(domainOptionsFor(path.join(dir, "tenants.local.yaml"), undefined)).toEqual({ domainSuffix: "localhost" });
+    expect(domainOptionsFor(path.join(dir, "tenants.local.yaml"), undefined)).toEqual({ domainSuffix: "agents.localhost" });
     expect(domainOptionsFor(path.join(dir, "tenants.yaml"), "other.example.net")).toEqual({ domainSuffix: "other.example.net", zone: "other.example.net" });
     expect(() => domainOptionsFor(path.join(dir, "tenants.yaml"), "not a zone")).toThrow(/is not a DNS zone name/);
-    expect(domainOptionsFor(path.join(scratch, "elsewhere.yaml"), undefined)).toEqual({ domainSuffix: "localhost" });
+    expect(domainOptionsFor(path.join(scratch, "elsewhere.yaml"), undefined)).toEqual({ domainSuffix: "agents.localhost" });
   });
 
   test("two hetzner stacks with different zones for one file: --zone is required", () => {

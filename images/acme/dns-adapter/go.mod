@@ -1,0 +1,3 @@
+module agentpod.local/acme-dns-adapter
+
+go 1.22
