@@ -84,6 +84,7 @@ if [[ "$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' "$
   docker network rm "$network" >/dev/null 2>&1 || true
   docker network create --label agentpod.role=acme --subnet "$subnet" "$network" >/dev/null
 fi
+image_id="$(docker image inspect -f '{{.Id}}' "$image")"
 # start NAME ADDRESS [docker run options...] -- [command...]: (re)started only when it is not running the current
 # image at its address.
 start() {
@@ -91,7 +92,8 @@ start() {
   shift 2
   while [[ "$1" != "--" ]]; do options+=("$1") && shift; done
   shift && command=("$@")
-  if [[ "$(docker inspect -f '{{.Config.Image}} {{.State.Running}} {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$name" 2>/dev/null || true)" == "$image true $address" ]]; then
+  # By image id: a rebuilt image (a new adapter) restarts its containers.
+  if [[ "$(docker inspect -f '{{.Image}} {{.State.Running}} {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$name" 2>/dev/null || true)" == "$image_id true $address" ]]; then
     note "$name: running ($image)"
     return
   fi

@@ -156,8 +156,8 @@ describe("local fleet on the real engine", () => {
 
   test("b2. a memory-only plan change updates the running container in place: same container, same start time", async () => {
     const withAlpha = (plan: string) => THREE.replace("  - name: alpha\n    host: local-a\n", `  - name: alpha\n    host: local-a\n    plan: ${plan}\n`);
-    // The built-in plans as written out (basic's request limit is the default), and pro-xl with more memory only.
-    const plans = "plans:\n  basic: { cpus: 1, memory: 2Gi }\n  pro: { cpus: 2, memory: 4Gi, pids: 1024, requestsPerMinute: 1200 }\n  pro-xl: { cpus: 2, memory: 6Gi, pids: 1024, requestsPerMinute: 1200 }\n";
+    // The built-in plans as written out (basic's request limit is the default; a disk never shrinks, so each keeps its own), and pro-xl with more memory only.
+    const plans = "plans:\n  basic: { cpus: 1, memory: 2Gi, disk: 5Gi }\n  pro: { cpus: 2, memory: 4Gi, pids: 1024, requestsPerMinute: 1200, disk: 10Gi }\n  pro-xl: { cpus: 2, memory: 6Gi, pids: 1024, requestsPerMinute: 1200, disk: 10Gi }\n";
     const before = inspect("alpha", "{{.Id}} {{.State.StartedAt}}");
     fleet.writeTenants(tenantsFile(withAlpha("pro-xl"), plans));
     const changed = changedSteps(fleet.agentpod(["preview", "--json"]).stdout);
@@ -316,7 +316,7 @@ defaults: {image: "agentpod/openclaw:2026.9.6"}
   });
 
   test("f5. a request limit per tenant: a plan's requestsPerMinute rewrites only its route; a burst past it gets 429 for that tenant alone", async () => {
-    const plans = "plans:\n  basic: { cpus: 1, memory: 2Gi }\n  pro: { cpus: 2, memory: 4Gi, pids: 1024, requestsPerMinute: 1200 }\n  metered: { cpus: 1, memory: 2Gi, requestsPerMinute: 60 }\n";
+    const plans = "plans:\n  basic: { cpus: 1, memory: 2Gi, disk: 5Gi }\n  pro: { cpus: 2, memory: 4Gi, pids: 1024, requestsPerMinute: 1200, disk: 10Gi }\n  metered: { cpus: 1, memory: 2Gi, requestsPerMinute: 60, disk: 5Gi }\n";
     const fleetWith = (bravoPlan: string) => tenantsFile(`  - { name: delta, host: local-b }\n  - { name: bravo, host: local-a, plan: ${bravoPlan} }\n  - { name: alpha, host: local-a, plan: pro }\n`, plans);
     const before = inspect("bravo", "{{.Id}} {{.State.StartedAt}}");
     fleet.writeTenants(fleetWith("metered"));
