@@ -154,6 +154,7 @@ describe("backups on the real engine: scheduled job, restore, faults and the reg
     const cache = process.env.AGENTPOD_CACHE ?? path.join(process.env.HOME ?? "/root", ".cache", "agentpod");
     const wrongCache = mkdtempSync(path.join(tmpdir(), "agentpod-vault-cache-"));
     symlinkSync(path.join(cache, "bin"), path.join(wrongCache, "bin"));
+    symlinkSync(path.join(cache, "acme"), path.join(wrongCache, "acme")); // the local CA: only the S3 secret is wrong
     mkdirSync(path.join(wrongCache, "s3"), { mode: 0o700 });
     const credentials = readFileSync(path.join(cache, "s3", "credentials"), "utf8");
     writeFileSync(path.join(wrongCache, "s3", "credentials"), credentials.replace(/^AWS_SECRET_ACCESS_KEY=.*$/m, "AWS_SECRET_ACCESS_KEY=notTheSecret0"), { mode: 0o600 });
