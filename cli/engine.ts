@@ -3,29 +3,20 @@
  * engine needs no Node.js language host binary, and the operator CLI, the end-to-end tests and the benchmarks all
  * drive the very same code path.
  */
-import { LocalWorkspace, PulumiCommand, type EngineEvent, type OpType, type Stack } from "@pulumi/pulumi/automation";
+import type { EngineEvent, OpType } from "@pulumi/pulumi/automation";
 import { mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
-import { agentpodProgram, type RunPermissions } from "../stack/program";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 export const CACHE_DIR = process.env.AGENTPOD_CACHE ?? path.join(homedir(), ".cache", "agentpod");
 /** Passphrase of the local stack's secrets provider; the local stack only, never prod. */
 export const LOCAL_PASSPHRASE = "agentpod-local";
 
-export interface StackOptions {
-  stack: string;
-  /** Create the stack when it does not exist (only `up` does; other commands refuse a stack name that is a typo). */
-  create?: boolean;
-  projectDir?: string;
-  /** Extra environment for the engine (and so for providers). */
-  env?: Record<string, string>;
-  /** What this run may do beyond tenants.yaml (adoption, a move, a host replacement). */
-  operation?: RunPermissions;
-}
-
-/** Environment the engine runs with: our CLI and Node.js first on PATH, and for `local` a file backend in the project. */
+/**
+ * Environment the engine runs with: our CLI and Node.js first on PATH, and for `local` a file backend in the project.
+ * `stack` is the fleet's stack: its part stacks (cli/fleetStacks.ts) share its backend and passphrase.
+ */
 export function engineEnvironment(stack: string, projectDir: string): Record<string, string> {
   const env: Record<string, string> = {
     // policy/bin: the analyzer plugin that runs a Node.js policy pack (`--policy-pack`) without a language host.
@@ -40,26 +31,6 @@ export function engineEnvironment(stack: string, projectDir: string): Record<str
     env.PULUMI_CONFIG_PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? LOCAL_PASSPHRASE;
   }
   return env;
-}
-
-export async function openStack(options: StackOptions): Promise<Stack> {
-  const projectDir = options.projectDir ?? PROJECT_DIR;
-  const envVars = { ...engineEnvironment(options.stack, projectDir), ...options.env };
-  // The inline program runs in this process, whose PATH the docker CLI and provider host lookups also use.
-  process.env.PATH = envVars.PATH;
-  const pulumiCommand = await PulumiCommand.get({ root: CACHE_DIR, skipVersionCheck: true });
-  const operation = options.operation;
-  const args = { stackName: options.stack, projectName: "agentpod", program: () => agentpodProgram({ projectDir, ...(operation ? { operation } : {}) }) };
-  const workspace = { workDir: projectDir, envVars, pulumiCommand };
-  if (options.create) return LocalWorkspace.createOrSelectStack(args, workspace);
-  try {
-    return await LocalWorkspace.selectStack(args, workspace);
-  } catch (error) {
-    if (/no stack named|not found|does not exist/i.test(String(error))) {
-      throw new Error(`stack "${options.stack}" does not exist yet: \`agentpod up --stack ${options.stack}\` creates it`);
-    }
-    throw error;
-  }
 }
 
 export interface Step {

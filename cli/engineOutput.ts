@@ -84,17 +84,3 @@ export function engineErrorText(raw: string): string | undefined {
   const unique = [...new Set(blocks)];
   return unique.length > 0 ? unique.join("\n") : undefined;
 }
-
-/**
- * Runs one engine operation with its output filtered onto `stream` (none: the output is not shown, as for
- * `preview --json`). A failure propagates unchanged: the CLI prints its errors (engineErrorText).
- */
-export async function runEngine<T>(stream: NodeJS.WritableStream | undefined, run: (onOutput?: (out: string) => void) => Promise<T>): Promise<T> {
-  const filter = new EngineOutputFilter();
-  const write = (text: string) => void (text && stream?.write(text));
-  try {
-    return await run(stream ? (chunk) => write(filter.push(chunk)) : undefined);
-  } finally {
-    write(filter.end());
-  }
-}

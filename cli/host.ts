@@ -3,18 +3,13 @@
  * with its disk) is replaced by a new one; the host's data volume is attached again, and its proxy and tenants come
  * back with their data and their gateway tokens. Tenants on other hosts are not touched.
  */
-import { ReplacementError, planHostReplacement, withoutResources, type StateResource } from "./replacementPlan";
+import { ReplacementError, planHostReplacement, resourcesOnHost, withoutResources, type StateResource } from "./replacementPlan";
 import { removeHost } from "../fleet/edit";
 import { knownHostsLine } from "../fleet/sshHostKeys";
 import { formatBytes } from "../fleet/units";
 import { confirm, stackTenantsFile } from "./tenantData";
 import { engineAnswers, hostEndpoint, hostShell, openStackContext, tenantDataOn } from "./stackContext";
 import { CommandError, parseCommand, runCommand, writeTenantsFile, type Handler } from "./shared";
-import { runEngine } from "./engineOutput";
-import type { Stack, UpOptions } from "@pulumi/pulumi/automation";
-
-/** `up`, its output streamed with each error once (cli/engineOutput.ts). */
-const applyStack = (stack: Stack, options: UpOptions = {}) => runEngine(process.stdout, (onOutput) => stack.up({ ...options, ...(onOutput ? { onOutput } : {}) }));
 
 const USAGE = {
   host: `agentpod host <subcommand> [options]
@@ -83,7 +78,10 @@ async function replace(args: string[]): Promise<number> {
     console.log(`host ${host} does not answer (${alive.detail}): replacing it`);
   }
 
-  const deployment = await context.stack.exportStack();
+  const { applyFleet, applyHostStack, partStack } = await import("./fleetStacks");
+  const fleet = context.stacks;
+  const hostStack = await partStack(fleet, { kind: "host", host });
+  const deployment = await hostStack.exportStack();
   const resources = (deployment.deployment?.resources ?? []) as StateResource[];
   let plan;
   try {
@@ -92,24 +90,43 @@ async function replace(args: string[]): Promise<number> {
     if (error instanceof ReplacementError) throw new CommandError(`${error.message}; nothing was changed`);
     throw error;
   }
-  console.log(`forgetting ${plan.forget.length} resources that lived on the lost server; keeping its data volume and tenant data`);
-  deployment.deployment.resources = withoutResources(resources, plan.forget);
-  await context.stack.importStack(deployment);
-
   const tenants = Object.entries(context.tenants).filter(([, t]) => t.host === host).map(([name]) => name).sort();
-  const { openStack } = await import("./engine");
+  // What lived on the lost server's engine, in the host's stack and in each of its tenants' stacks, is forgotten.
+  const tenantStacks = await Promise.all(tenants.map(async (tenant) => ({ tenant, stack: await partStack(fleet, { kind: "tenant", tenant }) })));
+  const tenantDeployments = await Promise.all(tenantStacks.map(async ({ tenant, stack }) => ({ tenant, stack, deployment: await stack.exportStack() })));
+  const tenantForget = tenantDeployments.map(({ tenant, deployment: d }) => {
+    try {
+      return resourcesOnHost((d.deployment?.resources ?? []) as StateResource[], host);
+    } catch (error) {
+      if (error instanceof ReplacementError) throw new CommandError(`tenant ${tenant}: ${error.message}; nothing was changed`);
+      throw error;
+    }
+  });
+  const forgotten = plan.forget.length + tenantForget.reduce((n, list) => n + list.length, 0);
+  console.log(`forgetting ${forgotten} resources that lived on the lost server; keeping its data volume and tenant data`);
+  deployment.deployment.resources = withoutResources(resources, plan.forget);
+  await hostStack.importStack(deployment);
+  for (const [index, { stack, deployment: d }] of tenantDeployments.entries()) {
+    d.deployment.resources = withoutResources((d.deployment?.resources ?? []) as StateResource[], tenantForget[index]!);
+    await stack.importStack(d);
+  }
+
   // The tenants deployed there are existing customers: none may start without its data (HostBackupGate).
   const rebuiltHosts = { [host]: { tenants, restore: parsed.values.restore === true } };
   const operation = plan.releaseServer ? { releaseServers: [host], rebuiltHosts } : { rebuiltHosts };
-  const stack = await openStack({ stack: stackName, projectDir: context.projectDir, operation });
   if (plan.releaseServer) {
     // A protected server cannot be deleted: lift Pulumi's and Hetzner's protection on it alone first.
-    await applyStack(stack, { target: [plan.replace[0]!] });
+    await applyHostStack(fleet, host, operation, { target: [plan.replace[0]!] });
   }
-  await applyStack(stack, { replace: [...plan.replace] });
+  await applyHostStack(fleet, host, operation, { replace: [...plan.replace] });
+  // Then the host's stack as the record knows it, and its tenants' stacks with the new server's outputs.
+  const report = await applyFleet(fleet, { permissions: operation });
+  if (report.failures.length > 0) {
+    throw new CommandError(`the new server is up, but ${report.failures.length} stack(s) failed; fix the cause and run \`agentpod up --stack ${stackName}\`:\n${report.failures.map((f) => `stack ${f.stack}:\n${f.message}`).join("\n")}`);
+  }
   if (plan.releaseServer) {
     // The new server gets its protection back from the program's normal registration.
-    await applyStack(await openStack({ stack: stackName, projectDir: context.projectDir }));
+    await applyFleet(await (await import("./fleetStacks")).openFleet(stackName, context.projectDir));
   }
   console.log(`\nagentpod: host ${host} replaced; ${tenants.length ? `its tenants are back: ${tenants.join(", ")}` : "it has no tenants"}`);
   return 0;
@@ -145,18 +162,18 @@ async function retire(args: string[]): Promise<number> {
   if (!parsed.values.yes && !(await confirm(`Delete the server of host ${host} (its data volume is kept)?`))) {
     throw new CommandError("not confirmed: nothing was changed (pass --yes to retire without a question)");
   }
-  const resources = ((await context.stack.exportStack()).deployment?.resources ?? []) as StateResource[];
+  const { applyFleet, applyHostStack, openFleet, partStack } = await import("./fleetStacks");
+  const resources = ((await (await partStack(context.stacks, { kind: "host", host })).exportStack()).deployment?.resources ?? []) as StateResource[];
   const guarded = resources.filter((r) => r.protect && (r.urn.endsWith(`::${host}-server`) || r.urn.endsWith(`::${host}-data`))).map((r) => r.urn);
-  const { openStack } = await import("./engine");
   if (guarded.length > 0) {
     // Protection off for this host's server and volume alone (the volume stays retainOnDelete: it is never deleted).
-    const releasing = await openStack({ stack: stackName, projectDir: context.projectDir, operation: { retireHosts: [host] } });
-    await applyStack(releasing, { target: guarded });
+    await applyHostStack(context.stacks, host, { retireHosts: [host] }, { target: guarded });
   }
   const edit = removeHost(tenants.text, host, tenants.options);
   if (!edit.ok) throw new CommandError(edit.message, edit.issues);
   writeTenantsFile({ path: tenants.file, display: tenants.display }, edit.text);
-  await applyStack(await openStack({ stack: stackName, projectDir: context.projectDir }));
+  const report = await applyFleet(await openFleet(stackName, context.projectDir));
+  if (report.failures.length > 0) throw new CommandError(report.failures.map((f) => `stack ${f.stack}:\n${f.message}`).join("\n"));
   console.log(`\nagentpod: host ${host} retired and removed from ${tenants.display}: its server is deleted; its data volume is retained (empty of tenant data)`);
   return 0;
 }

@@ -7,6 +7,7 @@ import { backupCommand } from "./backup";
 import { caCommand } from "./ca";
 import { engineErrorText } from "./engineOutput";
 import { hostCommand } from "./host";
+import { migrateCommand } from "./migrate";
 import type { Handler } from "./shared";
 import { destroyCommand, outputsCommand, previewCommand, upCommand } from "./stack";
 import { statusCommand } from "./status";
@@ -17,12 +18,14 @@ const HELP = `agentpod — isolated OpenClaw gateways from tenants.yaml
 
 Usage: agentpod <command> [options]
 
-Stack commands (the real Pulumi engine; default stack: local):
+Stack commands (the real Pulumi engine; default stack: local). A fleet S is a stack of its own, one per host
+(S.host.<host>) and one per tenant (S.tenant.<tenant>); up and preview run only those whose inputs changed:
   up        [--stack S] [--yes] [--adopt T]   apply tenants.yaml: create, update or remove what changed
   preview   [--stack S] [--json] [--policy-pack DIR]   show what \`up\` would change; --json prints the resource steps;
                                     --policy-pack runs a policy pack (e.g. policy/) and fails on mandatory violations
   destroy   [--stack S] [--yes]     remove the fleet and its servers; the hosts' data volumes are kept (protected)
   outputs   [--stack S] [--show-secrets]   tenant URLs, hosts and plans (tokens only with --show-secrets)
+  migrate   [--stack S] [--yes]     move a fleet kept in one stack (before 0.2) into a stack per host and per tenant
   status    [--stack S] [--json]    each tenant's container state and health, hosts that do not answer, retained
                                     data no tenant owns; exit 1 unless all tenants are healthy
   host      replace <host> [--restore]   recover a lost host: new server, same data volume (--restore: tenant
@@ -60,6 +63,7 @@ const commands: Record<string, Handler> = {
   backup: backupCommand,
   summary: summaryCommand,
   ca: caCommand,
+  migrate: migrateCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -58,6 +58,9 @@ export class ReplacementError extends Error {
   override name = "ReplacementError";
 }
 
+/** The URNs of a stack's resources that live on a host's Docker engine (a tenant's stack: its gateway's objects). */
+export const resourcesOnHost = (resources: readonly StateResource[], host: string): string[] => engineResources(resources, host).onEngine.map((r) => r.urn);
+
 /** The resources that live on a host's Docker engine: created through its provider, or aimed at its endpoint. */
 function engineResources(resources: readonly StateResource[], host: string): { endpoint: string; onEngine: StateResource[] } {
   const provider = resources.find((r) => r.type === "pulumi:providers:docker" && nameOf(r.urn) === `${host}-docker`);

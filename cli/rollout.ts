@@ -15,17 +15,17 @@
  *
  * Changes other than images go with the first wave's run (held tenants get them too, with their current image).
  */
-import type { Stack } from "@pulumi/pulumi/automation";
 import { dockerNames } from "../fleet/naming";
 import { hostAddresses } from "../fleet/localServers";
 import { rolloutSettings, type FleetPlan, type TenantPlan } from "../fleet/plan";
-import { describeWaves, heldImages, imagesInState, planRollout, rolloutReport, type ImageChange, type RolloutPlan } from "../fleet/rollout";
+import { describeWaves, heldImages, planRollout, rolloutReport, type ImageChange, type RolloutPlan } from "../fleet/rollout";
 import type { RunPermissions } from "../stack/program";
 import { backupScript } from "./backup";
 import { refreshLocalCaBundle } from "./ca";
 import { getThroughProxy } from "./httpProbe";
 import { formatTable } from "./shared";
-import { dockerAt, hostEndpoint, openStackContext, type StackContext } from "./stackContext";
+import type { Fleet } from "./fleetStacks";
+import { dockerAt, hostEndpoint, stackContextOf, type StackContext } from "./stackContext";
 import { stackTenantsFile } from "./tenantData";
 
 export interface RolloutOptions {
@@ -39,11 +39,12 @@ export interface RolloutOptions {
 const READYZ_TIMEOUT_MS = 60_000;
 
 /** What the rollout needs, or undefined when no deployed tenant changes image (a plain `up` then). */
-export async function planImageRollout(stack: Stack, stackName: string, projectDir: string | undefined) {
-  const current = imagesInState(((await stack.exportStack()).deployment?.resources ?? []) as Parameters<typeof imagesInState>[0]);
+export async function planImageRollout(fleetStacks: Fleet) {
+  // The image each deployed tenant runs, as its stack last applied it (the fleet's record).
+  const current = new Map(Object.entries(fleetStacks.record.tenants).map(([tenant, entry]) => [tenant, entry.image]));
   if (current.size === 0) return undefined;
-  const context = await openStackContext(stackName, projectDir);
-  // A tenants file with problems: the program reports them, all at once, and changes nothing.
+  const context = stackContextOf(fleetStacks);
+  // A tenants file with problems: the run reports them, all at once, and changes nothing.
   const fleet = stackTenantsFile(context).fleet;
   if (!fleet) return undefined;
   const plan = planRollout(fleet.tenants, current, rolloutSettings(fleet).batchSize);

@@ -5,11 +5,9 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { formatEngineViolations, policyCollector, resolvePolicyPack } from "../policy/engineView";
-import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { RunPermissions } from "../stack/program";
 import type { Step } from "./engine";
-import { runEngine } from "./engineOutput";
-import type { Handler } from "./shared";
+import { CommandError, type Handler } from "./shared";
 
 const stackOptions = {
   stack: { type: "string", short: "s", default: "local" },
@@ -19,6 +17,7 @@ const stackOptions = {
   "policy-pack": { type: "string" },
   "show-secrets": { type: "boolean", default: false },
   adopt: { type: "string", multiple: true },
+  parallel: { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -53,14 +52,26 @@ function describeUncheckedOnHosts(unchecked: ReadonlyArray<{ tenant: string; hos
 }
 
 /** The engine (and with it the Pulumi SDK, ~1 s to load) only for the commands that run it. */
-const engine = () => import("./engine");
-const projectOf = (options: { project?: string | undefined }) => (options.project ? { projectDir: path.resolve(options.project) } : {});
+const fleetStacks = () => import("./fleetStacks");
 
+/** One line per change, under the stack it happens in. */
+function describeSteps(steps: ReadonlyArray<Step & { stack: string }>, fleetName: string): string {
+  const byStack = new Map<string, Array<Step & { stack: string }>>();
+  for (const step of steps) byStack.set(step.stack, [...(byStack.get(step.stack) ?? []), step]);
+  return [...byStack]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([stack, list]) => `  ${stack === fleetName ? "fleet" : stack.slice(fleetName.length + 1).replace(".", " ")} (stack ${stack}):\n${list.map(describeStep).join("\n")}`)
+    .join("\n");
+}
+
+/** The failed stacks of a run, each with its engine's errors. */
+const describeFailures = (failures: ReadonlyArray<{ stack: string; message: string }>) => failures.map((f) => `stack ${f.stack}:\n${f.message.replace(/^/gm, "  ")}`).join("\n");
 
 export const upCommand: Handler = async (args) => {
   const options = parseStackArgs(
     args,
-    "agentpod up [--stack local] [--yes] [--policy-pack DIR] [--adopt TENANT]...\n  Applies tenants.yaml to the stack. Without --yes on a non-local stack, shows the preview first and asks nothing: pass --yes to apply.\n" +
+    "agentpod up [--stack local] [--yes] [--policy-pack DIR] [--adopt TENANT]... [--parallel N]\n  Applies tenants.yaml to the fleet: only the stacks whose inputs changed run (a stack per host and per tenant), N at once (default 4).\n" +
+      "  Without --yes on a non-local stack, shows the preview first and asks nothing: pass --yes to apply.\n" +
       "  --policy-pack DIR: the engine runs the pack before each step and stops on a mandatory violation (run `preview --policy-pack` first: it also checks retainOnDelete).\n" +
       "  --adopt TENANT: this run may hand TENANT the data directory that already exists on its host although the stack does not own it\n" +
       "                  (a removed tenant's retained data, a restore). Without it such a tenant is refused. Repeat for several tenants.",
@@ -72,29 +83,40 @@ export const upCommand: Handler = async (args) => {
   const policyPack = options["policy-pack"] ? resolvePolicyPack(options["policy-pack"]) : undefined;
   const adopt = options.adopt ?? [];
   const operation = adopt.length ? { adopt } : {};
-  const { openStack } = await engine();
+  const parallel = parallelOption(options.parallel);
+  const { openFleet, applyFleet } = await fleetStacks();
   const runUp = async (permissions: RunPermissions) => {
-    const stack = await openStack({ stack: options.stack, create: true, ...projectOf(options), ...(Object.keys(permissions).length ? { operation: permissions } : {}) });
-    return runEngine(process.stdout, (onOutput) => stack.up({ ...(onOutput ? { onOutput } : {}), color: "auto", ...(policyPack ? { policyPacks: [policyPack] } : {}) }));
+    // Each run opens the fleet afresh: the record it continues from is the one the previous run wrote.
+    const report = await applyFleet(await openFleet(options.stack, options.project, { create: true }), { permissions, parallel, ...(policyPack ? { policyPack } : {}) });
+    if (report.failures.length > 0) throw new CommandError(`${report.failures.length} stack(s) failed; the others are applied, and \`agentpod up\` continues from here:\n${describeFailures(report.failures)}`);
+    return report;
   };
   // An image change of deployed tenants rolls out in health-gated waves (cli/rollout.ts); anything else is one run.
   const { planImageRollout, runRollout } = await import("./rollout");
-  const rollout = await planImageRollout(await openStack({ stack: options.stack, create: true, ...projectOf(options) }), options.stack, options.project);
+  const rollout = await planImageRollout(await openFleet(options.stack, options.project, { create: true }));
   if (rollout) {
     const code = await runRollout(rollout, { operation, up: async (permissions) => void (await runUp(permissions)) });
     if (code === 0) console.log(`\nagentpod: ${options.stack} is up`);
     return code;
   }
-  const result = await runUp(operation);
-  const summary = result.summary.resourceChanges ?? {};
-  console.log(`\nagentpod: ${options.stack} is up (${Object.entries(summary).map(([op, n]) => `${op} ${n}`).join(", ")})`);
+  const report = await runUp(operation);
+  const summary = Object.entries(report.changes).map(([op, n]) => `${op} ${n}`);
+  console.log(`\nagentpod: ${options.stack} is up (${report.ran.length === 0 ? "no stack's inputs changed" : `${report.ran.length} stack(s) ran${summary.length ? `: ${summary.join(", ")}` : ", no changes"}`})`);
   return 0;
 };
+
+function parallelOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new CommandError(`--parallel ${value}: give a whole number of stacks from 1 to 64`);
+  return n;
+}
 
 export const previewCommand: Handler = async (args) => {
   const options = parseStackArgs(
     args,
-    "agentpod preview [--stack local] [--json] [--policy-pack DIR] [--no-host-access]\n  Shows what `up` would change. --json prints the steps as JSON ({steps:[{op, urn, type, name, diffs, replaceKeys}]}).\n" +
+    "agentpod preview [--stack local] [--json] [--policy-pack DIR] [--no-host-access] [--parallel N]\n  Shows what `up` would change, stack by stack (only the stacks whose inputs changed are previewed).\n" +
+      "  --json prints the steps as JSON ({steps:[{stack, op, urn, type, name, diffs, replaceKeys}]}).\n" +
       "  --policy-pack DIR runs the policy pack in DIR (AgentPod's: policy/) and the data-volume check over the engine's steps\n" +
       "  (policy/engineView.ts); any mandatory violation fails the preview (exit 1). With --json, violations are listed under `policyViolations`.\n" +
       "  --no-host-access: for a machine with no route or key to the hosts (the pull-request preview): the preview opens no connection to\n" +
@@ -104,42 +126,32 @@ export const previewCommand: Handler = async (args) => {
   const withoutHostAccess = options["no-host-access"];
   const policyPack = options["policy-pack"] ? resolvePolicyPack(options["policy-pack"]) : undefined;
   const policy = policyPack ? policyCollector() : undefined;
-  const stack = await (await engine()).openStack({ stack: options.stack, ...projectOf(options), ...(withoutHostAccess ? { operation: { withoutHostAccess } } : {}) });
-  const { steps, onEvent } = (await engine()).stepCollector();
-  const claims = (await engine()).uncheckedClaimsCollector();
-  // The engine's diff display leaves out diagnostics: the program's warnings (a tenant sharing a fleet-wide model
-  // key, an unused key) are taken from the events and printed after the changes.
-  const warnings = new Set<string>();
-  const onWarning = (event: EngineEvent) => {
-    if (event.diagnosticEvent?.severity === "warning") warnings.add(event.diagnosticEvent.message.trim());
-  };
-  try {
-    await runEngine(options.json ? undefined : process.stderr, (onOutput) =>
-      stack.preview({
-        onEvent: (event) => (onEvent(event), onWarning(event), policy?.onEvent(event), claims.onEvent(event)),
-        ...(policyPack ? { policyPacks: [policyPack] } : {}),
-        ...(onOutput ? { onOutput } : {}),
-        diff: !options.json,
-      }),
-    );
-  } catch (error) {
-    // A mandatory violation fails the engine's preview: report the violations, not the engine's whole output again.
-    if (!policy || policy.mandatory().length === 0) throw error;
-  }
+  const { openFleet, previewFleet } = await fleetStacks();
+  const fleet = await openFleet(options.stack, options.project);
+  const parallel = parallelOption(options.parallel);
+  const report = await previewFleet(fleet, {
+    ...(withoutHostAccess ? { permissions: { withoutHostAccess } } : {}),
+    ...(policyPack ? { policyPack } : {}),
+    ...(parallel ? { parallel } : {}),
+    onEvent: (_stack, event) => policy?.onEvent(event),
+  });
   const violations = policy?.mandatory() ?? [];
-  const leftToUp = withoutHostAccess ? claims.unchecked : [];
+  // A mandatory violation fails the engine's preview of its stack: it is reported below, not as the stack's failure.
+  const failures = violations.length > 0 ? [] : report.failures;
+  const leftToUp = withoutHostAccess ? report.unchecked : [];
   if (options.json) {
-    console.log(JSON.stringify({ steps, ...(policy ? { policyViolations: policy.all() } : {}), ...(withoutHostAccess ? { uncheckedOnHosts: leftToUp } : {}) }, null, 2));
+    console.log(JSON.stringify({ steps: report.steps, ...(policy ? { policyViolations: policy.all() } : {}), ...(withoutHostAccess ? { uncheckedOnHosts: leftToUp } : {}) }, null, 2));
   } else {
-    const changed = (await engine()).changes(steps);
-    console.log(changed.length === 0 ? "\nagentpod: no changes" : `\nagentpod: ${changed.length} change(s):\n${changed.map(describeStep).join("\n")}`);
+    const changed = report.steps.filter((s) => s.op !== "same" && s.op !== "read");
+    console.log(changed.length === 0 ? "\nagentpod: no changes" : `\nagentpod: ${changed.length} change(s):\n${describeSteps(changed, fleet.name)}`);
   }
-  for (const warning of warnings) console.error(`agentpod: warning: ${warning}`);
+  for (const warning of report.warnings) console.error(`agentpod: warning: ${warning}`);
   if (withoutHostAccess) console.error(`\n${describeUncheckedOnHosts(leftToUp, options.stack)}`);
   if (violations.length > 0) {
     console.error(`\nagentpod: ${violations.length} mandatory policy violation(s); nothing may be applied until they are fixed:\n${formatEngineViolations(violations)}`);
     return 1;
   }
+  if (failures.length > 0) throw new CommandError(describeFailures(failures));
   if (policyPack) console.error(`\nagentpod: policy pack ${path.relative(process.cwd(), policyPack) || "."}: all mandatory policies pass`);
   return 0;
 };
@@ -150,20 +162,24 @@ export const destroyCommand: Handler = async (args) => {
     console.error(`agentpod: refusing to destroy stack ${options.stack} without --yes`);
     return 2;
   }
-  const stack = await (await engine()).openStack({ stack: options.stack, ...projectOf(options) });
-  // Protected resources (the hosts' data volumes) and what they need stay; everything else goes.
-  const result = await runEngine(process.stdout, (onOutput) => stack.destroy({ ...(onOutput ? { onOutput } : {}), excludeProtected: true }));
-  const retained = ((await stack.exportStack()).deployment?.resources ?? []).filter((r: { protect?: boolean }) => r.protect).map((r: { urn: string }) => r.urn.split("::").pop()!);
-  console.log(`\nagentpod: ${options.stack} destroyed (${result.summary.resourceChanges?.delete ?? 0} resources removed).`);
-  if (retained.length) console.log(`Retained (protected, still in the stack): ${retained.sort().join(", ")}`);
+  const { openFleet, destroyFleet } = await fleetStacks();
+  const { removed, retained } = await destroyFleet(await openFleet(options.stack, options.project), { out: process.stdout });
+  console.log(`\nagentpod: ${options.stack} destroyed (${removed} resources removed).`);
+  if (retained.length) console.log(`Retained (protected, still in the stacks): ${retained.sort().join(", ")}`);
   return 0;
 };
 
+/** The fleet's outputs as operators know them; the record of its stacks stays internal. */
+const PUBLIC_OUTPUTS = ["target", "tenants", "hosts", "gatewayTokens", "deployRunnerFirewall"];
+
 export const outputsCommand: Handler = async (args) => {
   const options = parseStackArgs(args, "agentpod outputs [--stack local] [--show-secrets]");
-  const stack = await (await engine()).openStack({ stack: options.stack, ...projectOf(options) });
-  const outputs = await stack.outputs();
-  const shown = Object.fromEntries(Object.entries(outputs).map(([key, o]) => [key, o.secret && !options["show-secrets"] ? "[secret]" : o.value]));
+  const fleet = await (await fleetStacks()).openFleet(options.stack, options.project);
+  const shown = Object.fromEntries(
+    Object.entries(fleet.outputs)
+      .filter(([key]) => PUBLIC_OUTPUTS.includes(key))
+      .map(([key, o]) => [key, o.secret && !options["show-secrets"] ? "[secret]" : o.value]),
+  );
   console.log(JSON.stringify(shown, null, 2));
   return 0;
 };

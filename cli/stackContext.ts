@@ -4,16 +4,14 @@
  * before touching a host: does its engine answer, and whose data is on it.
  */
 import { execFile } from "node:child_process";
-import * as path from "node:path";
 import { localServerEndpoint, localServerNames } from "../fleet/localServers";
 import { listTenantDataScript } from "../fleet/hostScripts";
-import { parseSettings, type StackSettings } from "../fleet/settings";
+import type { StackSettings } from "../fleet/settings";
 import { DEFAULT_FLEET } from "../fleet/traefik";
 export { formatBytes } from "../fleet/units";
 import type { HostShell } from "../providers/hostShell";
 import { runOnHost } from "../providers/hostShell";
 import { dockerCommand } from "../providers/dockerCli";
-import { CommandError } from "./shared";
 
 export interface StackTenantOutput {
   url: string;
@@ -30,38 +28,28 @@ export interface StackContext {
   readonly tenants: Readonly<Record<string, StackTenantOutput>>;
   /** Host outputs: a Hetzner host's address and its pinned SSH host key. */
   readonly hosts: Readonly<Record<string, { ipv4?: string; sshHostKey?: string }>>;
-  readonly stack: import("@pulumi/pulumi/automation").Stack;
+  /** The fleet's stacks (cli/fleetStacks.ts): its own, and one per host and per tenant. */
+  readonly stacks: import("./fleetStacks").Fleet;
 }
 
 export async function openStackContext(stackName: string, project: string | undefined): Promise<StackContext> {
-  const { openStack, PROJECT_DIR } = await import("./engine");
-  const projectDir = project ? path.resolve(project) : PROJECT_DIR;
-  const stack = await openStack({ stack: stackName, projectDir });
-  const outputs = await stack.outputs();
-  const config = await stack.getAllConfig();
-  const values: Record<string, string> = {};
-  const secretsSet = new Set<string>();
-  for (const [key, entry] of Object.entries(config)) {
-    if (!key.startsWith("agentpod:")) continue;
-    values[key.slice("agentpod:".length)] = entry.value;
-    if (entry.secret) secretsSet.add(key.slice("agentpod:".length));
-  }
-  let settings: StackSettings;
-  try {
-    settings = parseSettings({ stack: stackName, values, secretsSet });
-  } catch (error) {
-    throw new CommandError(error instanceof Error ? error.message : String(error));
-  }
+  const { openFleet } = await import("./fleetStacks");
+  return stackContextOf(await openFleet(stackName, project));
+}
+
+/** What the commands read of an open fleet: its settings and the tenants and hosts its record lists. */
+export function stackContextOf(stacks: import("./fleetStacks").Fleet): StackContext {
+  const { outputs, settings } = stacks;
   const hosts = (outputs.hosts?.value ?? {}) as Record<string, { ipv4?: string; sshHostKey?: string }>;
   for (const host of Object.values(hosts)) if (host.ipv4 && host.sshHostKey) pinnedKeys.set(`ssh://root@${host.ipv4}`, host.sshHostKey);
   return {
-    stackName,
-    projectDir,
+    stackName: stacks.name,
+    projectDir: stacks.projectDir,
     settings,
     fleet: settings.target === "local" ? settings.fleet : DEFAULT_FLEET,
     tenants: (outputs.tenants?.value ?? {}) as Record<string, StackTenantOutput>,
     hosts,
-    stack,
+    stacks,
   };
 }
 

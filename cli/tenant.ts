@@ -268,17 +268,22 @@ async function rotateToken(name: string, stackName: string, project: string | un
   }
   const key = `agentpod:${ROTATIONS_SETTING}.${name}`;
   const previous = Object.hasOwn(context.settings.tokenRotations, name) ? context.settings.tokenRotations[name] : undefined;
-  const restore = () => (previous === undefined ? context.stack.removeConfig(key, true) : context.stack.setConfig(key, { value: previous }, true));
-  await context.stack.setConfig(key, { value: nextRotation(previous, new Date()) }, true);
-  const { stepCollector } = await import("./engine");
-  const { steps, onEvent } = stepCollector();
+  const fleet = context.stacks;
+  const restore = () => (previous === undefined ? fleet.stack.removeConfig(key, true) : fleet.stack.setConfig(key, { value: previous }, true));
+  await fleet.stack.setConfig(key, { value: nextRotation(previous, new Date()) }, true);
+  const { applyFleet, openFleet, previewFleet } = await import("./fleetStacks");
+  let preview;
   try {
-    await context.stack.preview({ onEvent });
+    preview = await previewFleet(await openFleet(stackName, project));
   } catch (error) {
     await restore();
     throw error;
   }
-  const beyond = stepsBeyondRotation(name, steps);
+  if (preview.failures.length > 0) {
+    await restore();
+    throw new CommandError(`the preview of the rotation failed; nothing was changed:\n${preview.failures.map((f) => `stack ${f.stack}:\n${f.message}`).join("\n")}`);
+  }
+  const beyond = stepsBeyondRotation(name, preview.steps);
   if (beyond.length > 0) {
     await restore();
     throw new CommandError(
@@ -287,11 +292,10 @@ async function rotateToken(name: string, stackName: string, project: string | un
     );
   }
   console.log(`rotating the gateway token of ${name} (${key}); only its gateway is recreated`);
-  try {
-    await context.stack.up({ onOutput: (out) => process.stdout.write(out) });
-  } catch (error) {
+  const applied = await applyFleet(await openFleet(stackName, project));
+  if (applied.failures.length > 0) {
     throw new CommandError(
-      `applying the rotation failed: ${error instanceof Error ? error.message.split("\n").slice(-5).join(" ") : String(error)}. ` +
+      `applying the rotation failed: ${applied.failures.map((f) => f.message.split("\n").slice(-5).join(" ")).join("; ")}. ` +
         `The rotation stays recorded in the stack's config: fix the cause and run \`agentpod up --stack ${stackName}\``,
     );
   }

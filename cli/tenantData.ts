@@ -89,7 +89,10 @@ its data, its route follows, its token is unchanged). The old copy stays on the 
 
 /** The host whose data directory the stack owns for a tenant: its claim in the state, which only a successful create moves. */
 async function claimedHost(context: StackContext, tenant: string): Promise<string | undefined> {
-  const resources = ((await context.stack.exportStack()).deployment?.resources ?? []) as Array<{ type: string; urn: string; outputs?: { host?: string } }>;
+  if (!Object.hasOwn(context.stacks.record.tenants, tenant)) return undefined;
+  const { partStack } = await import("./fleetStacks");
+  const stack = await partStack(context.stacks, { kind: "tenant", tenant });
+  const resources = ((await stack.exportStack()).deployment?.resources ?? []) as Array<{ type: string; urn: string; outputs?: { host?: string } }>;
   const claim = resources.find((r) => r.type === "pulumi-nodejs:dynamic/agentpod:TenantDataDirectory" && r.urn.endsWith(`::${tenant}-data-dir`));
   return claim?.outputs?.host;
 }
@@ -140,17 +143,16 @@ export async function moveWithData(name: string, to: string, stackName: string, 
   if (edit.changed) writeTenantsFile({ path: tenants.file, display: tenants.display }, edit.text);
   console.log(`${tenants.display}: ${name} is now on ${to}; applying`);
   // The gateway's objects on the old host are created afresh on the new one (see tenantEngineResources).
-  const deployment = await context.stack.exportStack();
+  const { applyFleet, openFleet, partStack } = await import("./fleetStacks");
+  const tenantStack = await partStack(context.stacks, { kind: "tenant", tenant: name });
+  const deployment = await tenantStack.exportStack();
   const resources = (deployment.deployment?.resources ?? []) as StateResource[];
   deployment.deployment.resources = withoutResources(resources, tenantEngineResources(resources, name, from));
-  await context.stack.importStack(deployment);
-  const { openStack } = await import("./engine");
-  const stack = await openStack({ stack: stackName, projectDir: context.projectDir, operation: { moves: { [name]: from } } });
-  try {
-    await stack.up({ onOutput: (out) => process.stdout.write(out) });
-  } catch (error) {
+  await tenantStack.importStack(deployment);
+  const report = await applyFleet(await openFleet(stackName, context.projectDir), { permissions: { moves: { [name]: from } } }).catch((error: unknown) => ({ failures: [{ stack: name, message: error instanceof Error ? error.message : String(error) }] }));
+  if (report.failures.length > 0) {
     throw new CommandError(
-      `the copy is on ${to} but applying failed: ${error instanceof Error ? error.message.split("\n").slice(-5).join(" ") : String(error)}. ` +
+      `the copy is on ${to} but applying failed: ${report.failures.map((f) => f.message.split("\n").slice(-5).join(" ")).join("; ")}. ` +
         `Fix the cause and run \`agentpod tenant move ${name} ${to} --stack ${stackName}\` again (the data on ${to} is kept), ` +
         `or go back: \`agentpod tenant purge ${name} --host ${to} --stack ${stackName}\`, set host: ${from} again and \`agentpod up\`.`,
     );

@@ -1,6 +1,9 @@
-import type * as docker from "@pulumi/docker";
-import type * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { tenantDataDir } from "../fleet/hostScripts";
+import { SSH_MULTIPLEXING, pinnedHostKeyOptions } from "../fleet/sshHostKeys";
 import type { HostShell } from "../providers/hostShell";
+import { TenantDataDirectory } from "../providers/tenantData";
 
 /**
  * What the Proxy and Tenant components need from a host, whatever it is (a Hetzner server over SSH, or this
@@ -42,4 +45,73 @@ export interface TenantDataOptions {
   readonly movedFrom?: string;
   /** This run has no access to the hosts (`agentpod preview --no-host-access`): the preview's probe is left out. */
   readonly withoutHostAccess?: boolean;
+}
+
+/** The docker provider of a host: one definition, so a host's stack and its tenants' stacks register the same one. */
+export function hostDockerProviderArgs(endpoint: pulumi.Input<string>, sshHostKey?: pulumi.Input<string>): docker.ProviderArgs {
+  if (sshHostKey === undefined) return { host: endpoint };
+  return { host: endpoint, sshOpts: pulumi.output(sshHostKey).apply((key) => [...pinnedHostKeyOptions(key), ...SSH_MULTIPLEXING]) };
+}
+
+/** A tenant's claim on its data directory on a host (providers/tenantData.ts), after what must finish first. */
+export function claimTenantData(
+  host: { hostName: string; shell: pulumi.Input<HostShell>; serverId: pulumi.Input<string>; stack: string },
+  tenant: string,
+  parent: pulumi.Resource,
+  options: TenantDataOptions,
+  after: readonly pulumi.Resource[],
+): { path: string; ready: pulumi.Resource } {
+  const ready = new TenantDataDirectory(
+    `${tenant}-data-dir`,
+    { tenant, host: host.hostName, shell: host.shell, serverId: host.serverId, stack: host.stack, ...options },
+    { parent, dependsOn: [...after] },
+  );
+  return { path: tenantDataDir(tenant), ready };
+}
+
+/** What a host's stack publishes for the stacks of its tenants (cli/fleetStacks.ts passes it on). */
+export interface HostOutputs {
+  readonly endpoint: string;
+  readonly shell: HostShell;
+  readonly serverId: string;
+  readonly ipv4?: string;
+  readonly ipv6?: string;
+  readonly sshHostKey?: string;
+  /** The host's proxy, as its tenants' routes and attachments need it. */
+  readonly proxy: { readonly containerName: string; readonly containerId: string };
+}
+
+/**
+ * A host that another stack created, seen from a tenant's stack through that stack's outputs: the same docker
+ * provider (by name and inputs) and the same shell, so the tenant's resources are what they would be in one stack.
+ */
+export class HostReference implements DockerHost {
+  readonly provider: docker.Provider;
+  readonly dockerHost: pulumi.Input<string>;
+  readonly shell: pulumi.Input<HostShell>;
+  readonly serverId: pulumi.Output<string>;
+  readonly ipv4?: pulumi.Output<string>;
+  readonly ipv6?: pulumi.Output<string>;
+  readonly sshHostKey?: pulumi.Output<string>;
+
+  constructor(
+    readonly hostName: string,
+    outputs: pulumi.Output<HostOutputs>,
+    private readonly stack: string,
+    sshHost: boolean,
+  ) {
+    this.dockerHost = outputs.endpoint;
+    this.shell = outputs.shell;
+    this.serverId = outputs.serverId;
+    if (sshHost) {
+      this.ipv4 = outputs.apply((o) => o.ipv4 ?? "");
+      this.ipv6 = outputs.apply((o) => o.ipv6 ?? "");
+      this.sshHostKey = outputs.apply((o) => o.sshHostKey ?? "");
+    } else this.ipv4 = outputs.apply((o) => o.ipv4 ?? "");
+    this.provider = new docker.Provider(`${hostName}-docker`, hostDockerProviderArgs(this.dockerHost, this.sshHostKey));
+  }
+
+  prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions, after: readonly pulumi.Resource[] = []) {
+    return claimTenantData({ hostName: this.hostName, shell: this.shell, serverId: this.serverId, stack: this.stack }, tenant, parent, options, after);
+  }
 }

@@ -2,13 +2,11 @@ import * as docker from "@pulumi/docker";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { renderCloudInit, renderReadinessScript } from "../fleet/cloudInit";
-import { tenantDataDir } from "../fleet/hostScripts";
-import { knownHostsLine, pinnedHostKeyOptions } from "../fleet/sshHostKeys";
+import { knownHostsLine } from "../fleet/sshHostKeys";
 import { HostReadiness } from "../providers/hostReadiness";
 import type { HostShell } from "../providers/hostShell";
 import { HostSshKey } from "../providers/hostSshKey";
-import { TenantDataDirectory } from "../providers/tenantData";
-import type { DockerHost, TenantDataOptions } from "./dockerHost";
+import { claimTenantData, hostDockerProviderArgs, type DockerHost, type TenantDataOptions } from "./dockerHost";
 
 export interface HetznerHostArgs {
   /** Hetzner location, e.g. "fsn1". Never changed in place: a new location is a new host. */
@@ -39,8 +37,6 @@ export interface HetznerHostArgs {
   readonly releaseVolume?: boolean;
 }
 
-/** One multiplexed connection per host: many parallel sessions would trip sshd's MaxStartups. */
-const SSH_MULTIPLEXING = ["-o", "ControlMaster=auto", "-o", "ControlPath=~/.ssh/agentpod-%C", "-o", "ControlPersist=120"];
 
 /**
  * A Hetzner Cloud server for tenants: firewall, cloud-init that installs Docker, a persistent volume for tenant
@@ -65,7 +61,7 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
   readonly ipv6: pulumi.Output<string>;
   readonly serverId: pulumi.Output<string>;
   readonly shell: pulumi.Output<HostShell>;
-  private readonly stack: string;
+  readonly stack: string;
 
   constructor(name: string, args: HetznerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agentpod:index:HetznerHost", name, {}, opts);
@@ -101,18 +97,12 @@ export class HetznerHost extends pulumi.ComponentResource implements DockerHost 
       { parent: this, dependsOn: [attachment] },
     );
     this.dockerHost = this.ready.endpoint;
-    const sshOpts = this.hostKey.publicKey.apply((key) => [...pinnedHostKeyOptions(key), ...SSH_MULTIPLEXING]);
-    this.provider = new docker.Provider(`${name}-docker`, { host: this.dockerHost, sshOpts }, { parent: this });
+    this.provider = new docker.Provider(`${name}-docker`, hostDockerProviderArgs(this.dockerHost, this.hostKey.publicKey), { parent: this });
     this.registerOutputs({ ipv4: this.ipv4, ipv6: this.ipv6, knownHosts: this.knownHosts });
   }
 
   prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions, after: readonly pulumi.Resource[] = []) {
-    const ready = new TenantDataDirectory(
-      `${tenant}-data-dir`,
-      { tenant, host: this.hostName, shell: this.shell, serverId: this.serverId, stack: this.stack, ...options },
-      { parent, dependsOn: [this.ready, ...after] },
-    );
-    return { path: tenantDataDir(tenant), ready };
+    return claimTenantData(this, tenant, parent, options, [this.ready, ...after]);
   }
 
   private createFirewall(name: string, args: HetznerHostArgs) {

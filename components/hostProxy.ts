@@ -59,15 +59,7 @@ export class HostProxy extends pulumi.ComponentResource {
     const fleet = args.fleet ?? DEFAULT_FLEET;
     this.edgeNetwork = this.createEdgeNetwork(name, fleet, child);
     this.container = this.createContainer(name, args, ports, child);
-    this.tenantProxy = {
-      containerName: this.container.name,
-      containerId: this.container.id,
-      entrypoint: TENANT_ENTRYPOINT,
-      certResolver: CERT_RESOLVER,
-      challenge: args.tls.kind,
-      scheme: "https",
-      port: ports.https,
-    };
+    this.tenantProxy = tenantProxyOf({ containerName: this.container.name, containerId: this.container.id }, args.tls.kind, ports);
     this.registerOutputs({ container: this.container.name });
   }
 
@@ -126,4 +118,13 @@ export class HostProxy extends pulumi.ComponentResource {
       { ...opts, ignoreChanges: ["networksAdvanced", "networkMode"] },
     );
   }
+}
+
+/** What a tenant needs of its host's proxy: one definition for the proxy's own stack and its tenants' stacks. */
+export function tenantProxyOf(
+  container: { containerName: pulumi.Input<string>; containerId: pulumi.Input<string> },
+  challenge: TlsMode["kind"],
+  ports: ProxyPorts = PRODUCTION_PORTS,
+): TenantProxy {
+  return { ...container, entrypoint: TENANT_ENTRYPOINT, certResolver: CERT_RESOLVER, challenge, scheme: "https", port: ports.https };
 }

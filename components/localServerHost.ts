@@ -1,7 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { HOST_DATA_MOUNT, renderReadinessScript } from "../fleet/cloudInit";
-import { tenantDataDir } from "../fleet/hostScripts";
 import {
   DEFAULT_SERVER_IMAGE,
   LOCAL_ACME,
@@ -14,8 +13,7 @@ import {
 import { HOST_LABEL, ROLE_LABEL } from "../fleet/naming";
 import { HostReadiness } from "../providers/hostReadiness";
 import type { HostShell } from "../providers/hostShell";
-import { TenantDataDirectory } from "../providers/tenantData";
-import type { DockerHost, TenantDataOptions } from "./dockerHost";
+import { claimTenantData, hostDockerProviderArgs, type DockerHost, type TenantDataOptions } from "./dockerHost";
 
 export interface LocalServerHostArgs {
   /** Prefix of Docker object names on this machine's engine. */
@@ -56,7 +54,7 @@ export class LocalServerHost extends pulumi.ComponentResource implements DockerH
   readonly ipv4: pulumi.Output<string>;
   readonly serverId: pulumi.Output<string>;
   readonly shell: HostShell;
-  private readonly stack: string;
+  readonly stack: string;
 
   constructor(name: string, args: LocalServerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agentpod:index:LocalServerHost", name, {}, opts);
@@ -81,17 +79,12 @@ export class LocalServerHost extends pulumi.ComponentResource implements DockerH
     this.dockerHost = this.ready.endpoint;
     this.ipv4 = pulumi.output(args.address);
     this.serverId = this.server.id;
-    this.provider = new docker.Provider(`${name}-docker`, { host: this.dockerHost }, { parent: this });
+    this.provider = new docker.Provider(`${name}-docker`, hostDockerProviderArgs(this.dockerHost), { parent: this });
     this.registerOutputs({ ipv4: this.ipv4, dockerHost: this.dockerHost });
   }
 
   prepareTenantData(tenant: string, parent: pulumi.Resource, options: TenantDataOptions, after: readonly pulumi.Resource[] = []) {
-    const ready = new TenantDataDirectory(
-      `${tenant}-data-dir`,
-      { tenant, host: this.hostName, shell: this.shell, serverId: this.serverId, stack: this.stack, ...options },
-      { parent, dependsOn: [this.ready, ...after] },
-    );
-    return { path: tenantDataDir(tenant), ready };
+    return claimTenantData(this, tenant, parent, options, [this.ready, ...after]);
   }
 
   private createServer(name: string, names: ReturnType<typeof localServerNames>, args: LocalServerHostArgs, opts: pulumi.CustomResourceOptions) {

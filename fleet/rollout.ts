@@ -125,21 +125,4 @@ export function rolloutReport(
 }
 
 /** The type of a tenant's gateway container in the state, and its logical name (components/tenantGateway.ts). */
-const GATEWAY_CONTAINER_TYPE = "docker:index/container:Container";
-const GATEWAY_COMPONENT_TYPE = "agentpod:index:TenantGateway";
 
-/**
- * The image each deployed tenant's gateway runs, from the stack's state (its checkpoint's resources as plain data):
- * the input of the container that is a child of the tenant's TenantGateway component, named `<tenant>-gateway`.
- */
-export function imagesInState(resources: ReadonlyArray<{ urn: string; type: string; parent?: string; inputs?: Record<string, unknown> }>): Map<string, string> {
-  const gateways = new Set(resources.filter((r) => r.type === GATEWAY_COMPONENT_TYPE).map((r) => r.urn));
-  const images = new Map<string, string>();
-  for (const resource of resources) {
-    if (resource.type !== GATEWAY_CONTAINER_TYPE || !resource.parent || !gateways.has(resource.parent)) continue;
-    const tenant = resource.parent.slice(resource.parent.lastIndexOf("::") + 2);
-    const image = resource.inputs?.image;
-    if (typeof image === "string" && resource.urn.endsWith(`::${tenant}-gateway`)) images.set(tenant, image);
-  }
-  return images;
-}

@@ -46,3 +46,6 @@ export function pinnedHostKeyOptions(publicKey: string): string[] {
     "-o", `HostKeyAlgorithms=${HOST_KEY_ALGORITHM}`,
   ];
 }
+
+/** One multiplexed connection per host: many parallel sessions would trip sshd's MaxStartups. */
+export const SSH_MULTIPLEXING = ["-o", "ControlMaster=auto", "-o", "ControlPath=~/.ssh/agentpod-%C", "-o", "ControlPersist=120"];

@@ -4,23 +4,24 @@
  */
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
+import { unknown } from "@pulumi/pulumi/output";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { deployRunnerFirewall } from "../components/deployRunnerFirewall";
 import { HetznerHost } from "../components/hetznerHost";
 import { HostBackup } from "../components/hostBackup";
-import { HostProxy } from "../components/hostProxy";
-import type { DockerHost, TenantDataOptions } from "../components/dockerHost";
+import { HostProxy, tenantProxyOf } from "../components/hostProxy";
+import { HostReference, type DockerHost, type HostOutputs, type TenantDataOptions } from "../components/dockerHost";
 import { LocalServerHost } from "../components/localServerHost";
 import * as docker from "@pulumi/docker";
 import { TenantDns } from "../components/tenantDns";
-import { TenantGateway } from "../components/tenantGateway";
+import { TenantGateway, type TenantProxy } from "../components/tenantGateway";
 import { MODEL_PROVIDERS, MODEL_PROVIDER_NAMES, type ModelProvider } from "../fleet/catalog";
 import { TENANT_KEYS_SETTING, planModelKeys, sharedKeyWarning, unusedKeyWarning, type ModelKeyPlan } from "../fleet/modelKeys";
 import { TenantsFileError } from "../fleet/issues";
-import { rolloutSettings, type FleetPlan, type TenantPlan } from "../fleet/plan";
-import { NAMESPACE, SettingsError, type HetznerSettings, type LocalSettings, type StackSettings } from "../fleet/settings";
+import { rolloutSettings, type FleetPlan, type HostPlan, type TenantPlan } from "../fleet/plan";
+import { SettingsError, type HetznerSettings, type LocalSettings, type StackSettings } from "../fleet/settings";
 import type { TlsMode } from "../fleet/traefik";
 import { LOCAL_ZONE, hostAddresses, localTls } from "../fleet/localServers";
 import { loadFleet } from "../fleet/validate";
@@ -83,8 +84,8 @@ export async function agentpodProgram(options: ProgramOptions = {}): Promise<Fle
   const { settings, fleet, modelKeys } = loadInputs(projectDir);
   const permissions = options.operation ?? {};
   for (const warning of modelKeyWarnings(fleet, settings, modelKeys)) void pulumi.log.warn(warning);
-  const keys = modelKeyInputs(fleet, modelKeys);
-  return withoutPromiseStackTraces(() => (settings.target === "local" ? buildLocal(fleet, settings, permissions, keys) : buildHetzner(fleet, settings, permissions, keys)));
+  const keys = modelKeyInputs(fleet, modelKeys, CONFIG_SECRETS);
+  return withoutPromiseStackTraces(() => buildWholeFleet(fleet, settings, CONFIG_SECRETS, permissions, keys));
 }
 
 /**
@@ -105,24 +106,31 @@ function withoutPromiseStackTraces<T>(build: () => T): T {
 /** Everything that can be wrong with the input, checked before the first resource is registered. */
 export function loadInputs(projectDir: string): { settings: StackSettings; fleet: FleetPlan; modelKeys: ModelKeyPlan } {
   try {
-    const settings = readStackSettings(projectDir);
-    const file = settings.tenantsFile;
-    // Bytes, not text: the validator refuses a file that is not UTF-8 rather than read it with replacements.
-    const fleet = loadFleet(readFileSync(path.resolve(projectDir, file)), {
-      file,
-      domainSuffix: settings.target === "local" ? LOCAL_ZONE : settings.zone,
-      ...(settings.target === "hetzner" ? { zone: settings.zone } : {}),
-    });
-    const modelKeys = planModelKeys(fleet, { tenantKeys: new Set(settings.tenantModelKeys), sharedKeys: sharedKeysSet() }, settings.stack);
-    if (settings.target === "hetzner") requireModelKeys(modelKeys, settings);
-    if (settings.target === "local") requireDistinctAddresses(fleet, settings);
-    backupCredentials(settings);
-    return { settings, fleet, modelKeys };
+    return validateInputs(projectDir, readStackSettings(projectDir), CONFIG_SECRETS);
   } catch (error) {
     // A RunError is reported without a stack trace: the message is the whole story.
     if (error instanceof TenantsFileError || error instanceof SettingsError) throw new pulumi.RunError(error.message);
     throw error;
   }
+}
+
+/**
+ * tenants.yaml read against the stack's settings, with every check that needs both. Throws TenantsFileError or
+ * SettingsError listing every problem; the CLI runs it before any stack of a split fleet (cli/fleetStacks.ts).
+ */
+export function validateInputs(projectDir: string, settings: StackSettings, secrets: SecretSettings): { settings: StackSettings; fleet: FleetPlan; modelKeys: ModelKeyPlan } {
+  const file = settings.tenantsFile;
+  // Bytes, not text: the validator refuses a file that is not UTF-8 rather than read it with replacements.
+  const fleet = loadFleet(readFileSync(path.resolve(projectDir, file)), {
+    file,
+    domainSuffix: settings.target === "local" ? LOCAL_ZONE : settings.zone,
+    ...(settings.target === "hetzner" ? { zone: settings.zone } : {}),
+  });
+  const modelKeys = planModelKeys(fleet, { tenantKeys: new Set(settings.tenantModelKeys), sharedKeys: sharedKeysSet(secrets) }, settings.stack);
+  if (settings.target === "hetzner") requireModelKeys(modelKeys, settings);
+  if (settings.target === "local") requireDistinctAddresses(fleet, settings);
+  backupCredentials(settings, secrets);
+  return { settings, fleet, modelKeys };
 }
 
 /** Production: every tenant has its own model key, or opted in to its provider's fleet-wide key and that is set. */
@@ -131,12 +139,12 @@ function requireModelKeys(modelKeys: ModelKeyPlan, settings: HetznerSettings): v
 }
 
 /** Providers whose fleet-wide key is set (their values stay secret Outputs). */
-function sharedKeysSet(): Set<ModelProvider> {
-  return new Set(MODEL_PROVIDER_NAMES.filter((p) => secretSetting(MODEL_PROVIDERS[p].configKey) !== undefined));
+export function sharedKeysSet(secrets: SecretSettings): Set<ModelProvider> {
+  return new Set(MODEL_PROVIDER_NAMES.filter((p) => secrets.get(MODEL_PROVIDERS[p].configKey) !== undefined));
 }
 
 /** What preview and up warn about: tenants given the shared key, and keys of tenants tenants.yaml does not declare. */
-function modelKeyWarnings(fleet: FleetPlan, settings: StackSettings, modelKeys: ModelKeyPlan): string[] {
+export function modelKeyWarnings(fleet: FleetPlan, settings: StackSettings, modelKeys: ModelKeyPlan): string[] {
   const shared = fleet.tenants.filter((t) => modelKeys.sources[t.name] === "shared").map((t) => sharedKeyWarning(t, { uses: true, stack: settings.stack }));
   return [...shared, ...modelKeys.unused.map((t) => unusedKeyWarning(t, settings.stack))];
 }
@@ -145,12 +153,12 @@ function modelKeyWarnings(fleet: FleetPlan, settings: StackSettings, modelKeys: 
  * Each tenant's model key, as a secret Output: its own (one entry of the secret map agentpod:tenantModelKeys, so a
  * change of one tenant's key changes that tenant's container alone), the shared one it opted in to, or none.
  */
-function modelKeyInputs(fleet: FleetPlan, modelKeys: ModelKeyPlan): ModelKeys {
-  const own = new pulumi.Config(NAMESPACE).getSecretObject<Record<string, string>>(TENANT_KEYS_SETTING);
+function modelKeyInputs(fleet: Pick<FleetPlan, "tenants">, modelKeys: Pick<ModelKeyPlan, "sources">, secrets: SecretSettings): ModelKeys {
+  const own = secrets.get(TENANT_KEYS_SETTING)?.apply((text) => JSON.parse(text) as Record<string, string>);
   const keys = new Map<string, { env: string; value: pulumi.Output<string> }>();
   for (const tenant of fleet.tenants) {
     const source = modelKeys.sources[tenant.name];
-    const value = source === "own" ? own!.apply((map) => map[tenant.name]!) : source === "shared" ? secretSetting(MODEL_PROVIDERS[tenant.modelProvider].configKey) : undefined;
+    const value = source === "own" ? own!.apply((map) => map[tenant.name]!) : source === "shared" ? secrets.get(MODEL_PROVIDERS[tenant.modelProvider].configKey) : undefined;
     if (value) keys.set(tenant.name, { env: tenant.modelKeyEnv, value });
   }
   return keys;
@@ -194,9 +202,9 @@ function localAcmeServerCa(settings: LocalSettings): string {
  * The object store's credentials, as secrets: the stack's secrets when set (required in production); on a local
  * stack otherwise the ones set-up generated for the local S3 server.
  */
-function backupCredentials(settings: StackSettings): { accessKeyId: pulumi.Output<string>; secretAccessKey: pulumi.Output<string> } {
-  const accessKeyId = secretSetting("backupAccessKeyId");
-  const secretAccessKey = secretSetting("backupSecretAccessKey");
+function backupCredentials(settings: StackSettings, secrets: SecretSettings): { accessKeyId: pulumi.Output<string>; secretAccessKey: pulumi.Output<string> } {
+  const accessKeyId = secrets.get("backupAccessKeyId");
+  const secretAccessKey = secrets.get("backupSecretAccessKey");
   if (accessKeyId && secretAccessKey) return { accessKeyId, secretAccessKey };
   if (settings.target !== "local") throw new Error("unreachable: parseSettings requires the backup keys in production");
   const file = LOCAL_S3_CREDENTIALS();
@@ -221,146 +229,194 @@ function backupCredentials(settings: StackSettings): { accessKeyId: pulumi.Outpu
   return { accessKeyId: pulumi.secret(accessKeyId ?? id), secretAccessKey: pulumi.secret(secretAccessKey ?? secret) };
 }
 
+/** Where a run's secret settings come from: the stack's own config (one stack), or the fleet's, handed over by the CLI. */
+export interface SecretSettings {
+  get(key: string): pulumi.Output<string> | undefined;
+}
+const CONFIG_SECRETS: SecretSettings = { get: (key) => secretSetting(key) };
+/** The fleet stack's decrypted `agentpod:` values, each handed to the program as a secret. */
+export const givenSecrets = (values: Readonly<Record<string, string>>): SecretSettings => ({
+  get: (key) => (Object.hasOwn(values, key) ? pulumi.secret(values[key]!) : undefined),
+});
 
-function buildLocal(fleet: FleetPlan, settings: LocalSettings, permissions: RunPermissions, keys: ModelKeys): FleetOutputs {
-  const tls = localTls(localAcmeServerCa(settings));
-  // This machine's engine runs the servers; each server's own engine runs its proxy and tenants.
-  const engine = new docker.Provider("local-engine", { host: settings.dockerHost });
-  const { addresses } = hostAddresses(fleet.hosts.map((h) => h.name), settings.hostAddresses);
-  const hosts = new Map<string, DockerHost>(
-    fleet.hosts.map((h) => [
-      h.name,
-      new LocalServerHost(h.name, {
-        fleet: settings.fleet,
-        engine,
-        engineEndpoint: settings.dockerHost,
-        address: addresses[h.name]!,
-        ports: [settings.httpPort, settings.httpsPort],
-        image: settings.serverImage,
-        stack: settings.stack,
-        releaseVolume: permissions.retireHosts?.includes(h.name) ?? false,
-      }),
-    ]),
-  );
-  return buildTenants(fleet, settings, hosts, permissions, keys, (host) =>
-    new HostProxy(`${host.hostName}-proxy`, { provider: host.provider, fleet: settings.fleet, image: settings.traefikImage, tls, ports: { http: settings.httpPort, https: settings.httpsPort } }),
-  );
+// ---------------------------------------------------------------------------------------------------------------
+// The fleet's parts. One stack holds them all (buildWholeFleet: index.ts, the unit tests); the CLI runs each in
+// its own stack (fleet, host, tenant: cli/fleetStacks.ts). Either way each part is built by the same function.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** What the fleet's own stack creates once for all hosts. */
+interface FleetShared {
+  backupPassword: pulumi.Output<string>;
+  /** Hetzner: the admins' SSH keys and the firewall the deploy runner opens SSH through. */
+  sshKeyIds?: pulumi.Input<string>[];
+  runnerFirewall?: { id: pulumi.Output<string>; name: pulumi.Output<string> };
 }
 
-function buildHetzner(fleet: FleetPlan, settings: HetznerSettings, permissions: RunPermissions, keys: ModelKeys): FleetOutputs {
-  const tls: TlsMode =
-    settings.acmeChallenge === "dns-01" ? { kind: "dns-01", email: settings.acmeEmail, dns: { kind: "cloudflare" } } : { kind: "http-01", email: settings.acmeEmail };
+function buildShared(settings: StackSettings, secrets: SecretSettings): FleetShared {
+  // Protected like the data volumes: `agentpod destroy` keeps it, so the fleet's backups stay readable and a new `up`
+  // opens the same repository (a new key could not).
+  const backupPassword = secrets.get("backupPassword") ?? new BackupKey("backup-key", { protect: true }).value;
+  if (settings.target !== "hetzner") return { backupPassword };
   // Named by a digest of the key, not its position: reordering the list changes nothing.
   const sshKeys = settings.adminSshKeys.map((publicKey) => {
     const id = createHash("sha256").update(publicKey).digest("hex").slice(0, 10);
     return new hcloud.SshKey(`admin-key-${id}`, { name: `agentpod-admin-${id}`, publicKey });
   });
-  const runnerFirewall = deployRunnerFirewall(DEFAULT_FLEET);
-  const hosts = new Map<string, DockerHost>(
-    fleet.hosts.map((h) => [
-      h.name,
-      new HetznerHost(h.name, {
-        location: h.location,
-        serverType: h.serverType,
-        image: settings.serverImage,
-        sshKeyIds: sshKeys.map((k) => k.id),
-        adminCidrs: settings.adminCidrs,
-        deployRunnerFirewallId: runnerFirewall.id.apply(Number),
-        dataVolumeGb: h.dataVolumeGb,
-        stack: settings.stack,
-        releaseServer: (permissions.releaseServers?.includes(h.name) || permissions.retireHosts?.includes(h.name)) ?? false,
-        releaseVolume: permissions.retireHosts?.includes(h.name) ?? false,
-      }),
-    ]),
-  );
-  const cloudflareDnsToken = secretSetting("cloudflareDnsToken");
-  const outputs = buildTenants(
-    fleet,
-    settings,
-    hosts,
-    permissions,
-    keys,
-    (host) => new HostProxy(`${host.hostName}-proxy`, { provider: host.provider, image: settings.traefikImage, tls, ...(cloudflareDnsToken ? { cloudflareDnsToken } : {}) }),
-    (tenant, host) =>
-      new TenantDns(`${tenant.name}-dns`, { zoneId: settings.cloudflareZoneId, domain: tenant.domain, ipv4: host.ipv4!, ipv6: host.ipv6, proxied: settings.dnsProxied }),
-  );
-  return { ...outputs, deployRunnerFirewall: { id: runnerFirewall.id, name: runnerFirewall.name } };
+  const firewall = deployRunnerFirewall(DEFAULT_FLEET);
+  return { backupPassword, sshKeyIds: sshKeys.map((k) => k.id), runnerFirewall: { id: firewall.id, name: firewall.name } };
 }
 
-function buildTenants(
-  fleet: FleetPlan,
+/** This machine's engine, which runs the local servers (each server's own engine runs its proxy and tenants). */
+const localEngine = (settings: LocalSettings) => new docker.Provider("local-engine", { host: settings.dockerHost });
+
+interface BuiltHost {
+  host: DockerHost;
+  proxy: TenantProxy;
+  backup: HostBackup;
+}
+
+function buildHost(
+  plan: HostPlan,
   settings: StackSettings,
-  hosts: Map<string, DockerHost>,
+  secrets: SecretSettings,
+  shared: Pick<FleetShared, "backupPassword" | "sshKeyIds"> & { runnerFirewallId?: pulumi.Input<string> },
   permissions: RunPermissions,
-  keys: ModelKeys,
-  createProxy: (host: DockerHost) => HostProxy,
-  createDns?: (tenant: TenantPlan, host: DockerHost) => void,
-): FleetOutputs {
-  const proxies = new Map([...hosts].map(([name, host]) => [name, createProxy(host)]));
-  const backups = buildBackups(settings, hosts, permissions);
+  context: { localEngine?: docker.Provider; addresses?: Readonly<Record<string, string>>; backupAfter?: pulumi.Resource },
+): BuiltHost {
+  const name = plan.name;
+  let host: DockerHost;
+  let proxy: HostProxy;
+  if (settings.target === "local") {
+    const addresses = context.addresses ?? hostAddresses([name], settings.hostAddresses).addresses;
+    host = new LocalServerHost(name, {
+      fleet: settings.fleet,
+      engine: context.localEngine ?? localEngine(settings),
+      engineEndpoint: settings.dockerHost,
+      address: addresses[name]!,
+      ports: [settings.httpPort, settings.httpsPort],
+      image: settings.serverImage,
+      stack: settings.stack,
+      releaseVolume: permissions.retireHosts?.includes(name) ?? false,
+    });
+    const tls = localTls(localAcmeServerCa(settings));
+    proxy = new HostProxy(`${name}-proxy`, { provider: host.provider, fleet: settings.fleet, image: settings.traefikImage, tls, ports: { http: settings.httpPort, https: settings.httpsPort } });
+  } else {
+    host = new HetznerHost(name, {
+      location: plan.location,
+      serverType: plan.serverType,
+      image: settings.serverImage,
+      sshKeyIds: shared.sshKeyIds ?? [],
+      adminCidrs: settings.adminCidrs,
+      deployRunnerFirewallId: pulumi.output(shared.runnerFirewallId ?? "").apply(Number),
+      dataVolumeGb: plan.dataVolumeGb,
+      stack: settings.stack,
+      releaseServer: (permissions.releaseServers?.includes(name) || permissions.retireHosts?.includes(name)) ?? false,
+      releaseVolume: permissions.retireHosts?.includes(name) ?? false,
+    });
+    const cloudflareDnsToken = secrets.get("cloudflareDnsToken");
+    proxy = new HostProxy(`${name}-proxy`, { provider: host.provider, image: settings.traefikImage, tls: hetznerTls(settings), ...(cloudflareDnsToken ? { cloudflareDnsToken } : {}) });
+  }
+  const backup = new HostBackup(`${name}-backup`, {
+    host: name,
+    ...(context.backupAfter ? { after: context.backupAfter } : {}),
+    provider: host.provider,
+    dockerHost: host.dockerHost,
+    ...optional("hostKey", host.sshHostKey),
+    serverId: host.serverId,
+    fleet: fleetName(settings),
+    stack: settings.stack,
+    settings: settings.backup,
+    ...backupCredentials(settings, secrets),
+    password: shared.backupPassword,
+    ...(permissions.rebuiltHosts?.[name] ? { rebuilt: permissions.rebuiltHosts[name] } : {}),
+  });
+  return { host, proxy: proxy.tenantProxy, backup };
+}
+
+const hetznerTls = (settings: HetznerSettings): TlsMode =>
+  settings.acmeChallenge === "dns-01" ? { kind: "dns-01", email: settings.acmeEmail, dns: { kind: "cloudflare" } } : { kind: "http-01", email: settings.acmeEmail };
+
+/** The ACME challenge of the fleet's proxies: a tenant's router asks for its certificate accordingly. */
+const proxyChallenge = (settings: StackSettings): TlsMode["kind"] => (settings.target === "local" ? "dns-01" : hetznerTls(settings).kind);
+const proxyPorts = (settings: StackSettings) => (settings.target === "local" ? { http: settings.httpPort, https: settings.httpsPort } : undefined);
+const fleetName = (settings: StackSettings) => (settings.target === "local" ? settings.fleet : DEFAULT_FLEET);
+
+function buildTenant(
+  tenant: TenantPlan,
+  settings: StackSettings,
+  host: DockerHost,
+  proxy: TenantProxy,
+  permissions: RunPermissions,
+  key: { env: string; value: pulumi.Output<string> } | undefined,
+  healthTimeoutSeconds: number,
+  after: readonly pulumi.Resource[],
+): { output: TenantOutput; token: pulumi.Output<string> } {
+  const gateway = new TenantGateway(tenant.name, {
+    name: tenant.name,
+    host: tenant.host,
+    domain: tenant.domain,
+    image: permissions.heldImages && Object.hasOwn(permissions.heldImages, tenant.name) ? permissions.heldImages[tenant.name]! : tenant.image,
+    plan: tenant.plan,
+    healthTimeoutSeconds,
+    provider: host.provider,
+    dockerHost: host.dockerHost,
+    hostShell: host.shell,
+    ...(settings.target === "local" ? { fleet: settings.fleet } : {}),
+    proxy,
+    ...optional("modelKey", key),
+    ...optional("tokenRotation", Object.hasOwn(settings.tokenRotations, tenant.name) ? settings.tokenRotations[tenant.name] : undefined),
+    prepareData: (name, parent) => host.prepareTenantData(name, parent, dataOptions(tenant, settings, permissions), after),
+  });
+  if (settings.target === "hetzner") {
+    new TenantDns(`${tenant.name}-dns`, { zoneId: settings.cloudflareZoneId, domain: tenant.domain, ipv4: host.ipv4!, ipv6: host.ipv6, proxied: settings.dnsProxied });
+  }
+  return { output: { url: gateway.url, host: tenant.host, plan: tenant.planName, healthUrl: `${gateway.url}/healthz` }, token: gateway.gatewayToken };
+}
+
+/** The whole fleet in one stack. */
+function buildWholeFleet(fleet: FleetPlan, settings: StackSettings, secrets: SecretSettings, permissions: RunPermissions, keys: ModelKeys): FleetOutputs {
+  const shared = buildShared(settings, secrets);
+  const engine = settings.target === "local" ? localEngine(settings) : undefined;
+  const addresses = settings.target === "local" ? hostAddresses(fleet.hosts.map((h) => h.name), settings.hostAddresses).addresses : undefined;
+  // In the order of the host names, each backup gate after the previous one: the repository is created once (HostBackupArgs.after).
+  const hosts = new Map<string, BuiltHost>();
+  let previousGate: pulumi.Resource | undefined;
+  for (const plan of [...fleet.hosts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const built = buildHost(plan, settings, secrets, { ...shared, ...optional("runnerFirewallId", shared.runnerFirewall?.id) }, permissions, {
+      ...optional("localEngine", engine),
+      ...optional("addresses", addresses),
+      ...optional("backupAfter", previousGate),
+    });
+    previousGate = built.backup.gate;
+    hosts.set(plan.name, built);
+  }
   const tenants: Record<string, TenantOutput> = {};
   const tokens: Record<string, pulumi.Output<string>> = {};
   const { healthTimeoutSeconds } = rolloutSettings(fleet);
   for (const tenant of fleet.tenants) {
-    const host = hosts.get(tenant.host)!;
-    const gateway = new TenantGateway(tenant.name, {
-      name: tenant.name,
-      host: tenant.host,
-      domain: tenant.domain,
-      image: permissions.heldImages && Object.hasOwn(permissions.heldImages, tenant.name) ? permissions.heldImages[tenant.name]! : tenant.image,
-      plan: tenant.plan,
-      healthTimeoutSeconds,
-      provider: host.provider,
-      dockerHost: host.dockerHost,
-      hostShell: host.shell,
-      ...(settings.target === "local" ? { fleet: settings.fleet } : {}),
-      proxy: proxies.get(tenant.host)!.tenantProxy,
-      ...optional("modelKey", keys.get(tenant.name)),
-      ...optional("tokenRotation", Object.hasOwn(settings.tokenRotations, tenant.name) ? settings.tokenRotations[tenant.name] : undefined),
-      prepareData: (name, parent) => host.prepareTenantData(name, parent, dataOptions(tenant, settings, permissions), [backups.get(tenant.host)!.gate]),
-    });
-    createDns?.(tenant, host);
-    tenants[tenant.name] = { url: gateway.url, host: tenant.host, plan: tenant.planName, healthUrl: `${gateway.url}/healthz` };
-    tokens[tenant.name] = gateway.gatewayToken;
+    const { host, proxy, backup } = hosts.get(tenant.host)!;
+    const built = buildTenant(tenant, settings, host, proxy, permissions, keys.get(tenant.name), healthTimeoutSeconds, [backup.gate]);
+    tenants[tenant.name] = built.output;
+    tokens[tenant.name] = built.token;
   }
-  const hostOutputs = Object.fromEntries([...hosts].map(([name, host]) => [name, { ...optional("ipv4", host.ipv4), ...optional("ipv6", host.ipv6), ...optional("sshHostKey", host.sshHostKey) }]));
-  return { target: settings.target, tenants, hosts: hostOutputs, gatewayTokens: pulumi.secret(pulumi.all(tokens)) };
-}
-
-/** One backup job per host, all writing to the fleet's repository with the fleet key. */
-function buildBackups(settings: StackSettings, hosts: Map<string, DockerHost>, permissions: RunPermissions): Map<string, HostBackup> {
-  const credentials = backupCredentials(settings);
-  // Protected like the data volumes: `agentpod destroy` keeps it, so the fleet's backups stay readable and a new `up`
-  // opens the same repository (a new key could not).
-  const password = secretSetting("backupPassword") ?? new BackupKey("backup-key", { protect: true }).value;
-  const fleetName = settings.target === "local" ? settings.fleet : DEFAULT_FLEET;
-  // In the order of the host names, each gate after the previous one: the repository is created once (HostBackupArgs.after).
-  let previous: HostBackup | undefined;
-  return new Map(
-    [...hosts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, host]) => {
-      const backup = new HostBackup(`${name}-backup`, {
-        host: name,
-        ...(previous ? { after: previous.gate } : {}),
-        provider: host.provider,
-        dockerHost: host.dockerHost,
-        ...optional("hostKey", host.sshHostKey),
-        serverId: host.serverId,
-        fleet: fleetName,
-        stack: settings.stack,
-        settings: settings.backup,
-        ...credentials,
-        password,
-        ...(permissions.rebuiltHosts?.[name] ? { rebuilt: permissions.rebuiltHosts[name] } : {}),
-      });
-      previous = backup;
-      return [name, backup] as const;
+  const hostOutputs = Object.fromEntries(
+    [...fleet.hosts].map(({ name }) => {
+      const { host } = hosts.get(name)!;
+      return [name, { ...optional("ipv4", host.ipv4), ...optional("ipv6", host.ipv6), ...optional("sshHostKey", host.sshHostKey) }];
     }),
   );
+  return {
+    target: settings.target,
+    tenants,
+    hosts: hostOutputs,
+    gatewayTokens: pulumi.secret(pulumi.all(tokens)),
+    ...(shared.runnerFirewall ? { deployRunnerFirewall: shared.runnerFirewall } : {}),
+  };
 }
 
 function dataOptions(tenant: TenantPlan, settings: StackSettings, permissions: RunPermissions): TenantDataOptions {
   const movedFrom = permissions.moves?.[tenant.name];
-  const container = dockerNames(tenant.name, settings.target === "local" ? settings.fleet : DEFAULT_FLEET).container;
+  const container = dockerNames(tenant.name, fleetName(settings)).container;
   return {
     diskBytes: tenant.plan.diskBytes,
     container,
@@ -368,6 +424,133 @@ function dataOptions(tenant: TenantPlan, settings: StackSettings, permissions: R
     ...(movedFrom ? { movedFrom } : {}),
     ...(permissions.withoutHostAccess ? { withoutHostAccess: true } : {}),
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The programs of a fleet split into stacks (cli/fleetStacks.ts builds their inputs from the fleet's settings,
+// tenants.yaml and the outputs of the stacks that ran before).
+// ---------------------------------------------------------------------------------------------------------------
+
+/** What the fleet's own stack hands to its host stacks. */
+export interface SharedOutputs {
+  readonly backupPassword: string;
+  readonly sshKeyIds?: readonly string[];
+  readonly deployRunnerFirewallId?: string;
+}
+
+/** The fleet's record of its stacks, kept in the fleet stack's outputs (cli/fleetStacks.ts reads and writes it). */
+export interface FleetRecord {
+  /** Fingerprint of the fleet stack's own inputs. */
+  readonly shared?: string;
+  readonly hosts: Readonly<Record<string, { readonly fingerprint: string; readonly outputs: HostOutputs }>>;
+  /** Per tenant: its stack's outputs and the image its gateway runs (an image rollout starts from it). */
+  readonly tenants: Readonly<Record<string, { readonly fingerprint: string; readonly output: TenantOutput; readonly token: string; readonly image: string }>>;
+}
+
+interface PartCommon {
+  readonly settings: StackSettings;
+  /** The fleet stack's decrypted `agentpod:` secrets this part reads. */
+  readonly secrets: Readonly<Record<string, string>>;
+}
+
+export interface FleetPartInput extends PartCommon {
+  readonly kind: "fleet";
+  readonly record: FleetRecord;
+}
+
+export interface HostPartInput extends PartCommon {
+  readonly kind: "host";
+  readonly host: HostPlan;
+  readonly shared: SharedOutputs;
+  readonly permissions: RunPermissions;
+}
+
+export interface TenantPartInput extends PartCommon {
+  readonly kind: "tenant";
+  readonly tenant: TenantPlan;
+  readonly modelKeySource?: "own" | "shared";
+  readonly healthTimeoutSeconds: number;
+  /** The outputs of the host's stack; undefined when it has not been created yet (a preview then shows them unknown). */
+  readonly host?: HostOutputs;
+  readonly permissions: RunPermissions;
+}
+
+/** A stack whose host or tenant left the fleet: it declares nothing, so its resources go (retained data stays). */
+export interface RemovedPartInput {
+  readonly kind: "removed";
+}
+
+export type PartInput = FleetPartInput | HostPartInput | TenantPartInput | RemovedPartInput;
+
+/** The program of one stack of a split fleet. */
+export async function partProgram(input: PartInput): Promise<Record<string, unknown>> {
+  if (input.kind === "removed") return {};
+  return withoutPromiseStackTraces(() => {
+    const secrets = givenSecrets(input.secrets);
+    if (input.kind === "fleet") return fleetPart(input, secrets);
+    if (input.kind === "host") return hostPart(input, secrets);
+    return tenantPart(input, secrets);
+  });
+}
+
+function fleetPart(input: FleetPartInput, secrets: SecretSettings): Record<string, unknown> {
+  const shared = buildShared(input.settings, secrets);
+  const record = input.record;
+  const tenants = Object.fromEntries(Object.entries(record.tenants).map(([name, entry]) => [name, entry.output]));
+  const hosts = Object.fromEntries(
+    Object.entries(record.hosts).map(([name, { outputs }]) => [name, { ...optional("ipv4", outputs.ipv4), ...optional("ipv6", outputs.ipv6), ...optional("sshHostKey", outputs.sshHostKey) }]),
+  );
+  return {
+    target: input.settings.target,
+    tenants,
+    hosts,
+    gatewayTokens: pulumi.secret(Object.fromEntries(Object.entries(record.tenants).map(([name, entry]) => [name, entry.token]))),
+    ...(shared.runnerFirewall ? { deployRunnerFirewall: shared.runnerFirewall } : {}),
+    shared: pulumi.secret(
+      pulumi.all([shared.backupPassword, pulumi.all(shared.sshKeyIds ?? []), shared.runnerFirewall?.id]).apply(([backupPassword, sshKeyIds, firewallId]) => ({
+        backupPassword,
+        ...(input.settings.target === "hetzner" ? { sshKeyIds, deployRunnerFirewallId: firewallId } : {}),
+      })),
+    ),
+    // Secret: the fingerprints are digests of inputs that include secrets.
+    record: pulumi.secret(record),
+  };
+}
+
+function hostPart(input: HostPartInput, secrets: SecretSettings): Record<string, unknown> {
+  const { settings, shared } = input;
+  const built = buildHost(
+    input.host,
+    settings,
+    secrets,
+    { backupPassword: pulumi.secret(shared.backupPassword), ...optional("sshKeyIds", shared.sshKeyIds ? [...shared.sshKeyIds] : undefined), ...optional("runnerFirewallId", shared.deployRunnerFirewallId) },
+    input.permissions,
+    {},
+  );
+  const { host, proxy } = built;
+  const outputs = pulumi.all([host.dockerHost, host.shell, host.serverId, host.ipv4, host.ipv6, host.sshHostKey, proxy.containerName, proxy.containerId]).apply(
+    ([endpoint, shell, serverId, ipv4, ipv6, sshHostKey, containerName, containerId]): HostOutputs => ({
+      endpoint,
+      shell,
+      serverId,
+      ...optional("ipv4", ipv4),
+      ...optional("ipv6", ipv6),
+      ...optional("sshHostKey", sshHostKey),
+      proxy: { containerName, containerId },
+    }),
+  );
+  // Waits for the backup gate: the host's tenants start only after it (the CLI runs their stacks after this one).
+  return { host: pulumi.all([outputs, built.backup.gate.id]).apply(([o]) => o) };
+}
+
+function tenantPart(input: TenantPartInput, secrets: SecretSettings): Record<string, unknown> {
+  const { settings, tenant } = input;
+  const hostOutputs: pulumi.Output<HostOutputs> = input.host ? pulumi.output(input.host) : (pulumi.output(unknown) as pulumi.Output<HostOutputs>);
+  const host = new HostReference(tenant.host, hostOutputs, settings.stack, settings.target === "hetzner");
+  const proxy = tenantProxyOf({ containerName: hostOutputs.proxy.containerName, containerId: hostOutputs.proxy.containerId }, proxyChallenge(settings), proxyPorts(settings));
+  const keys = input.modelKeySource ? modelKeyInputs({ tenants: [tenant] }, { sources: { [tenant.name]: input.modelKeySource } }, secrets) : new Map();
+  const built = buildTenant(tenant, settings, host, proxy, input.permissions, keys.get(tenant.name), input.healthTimeoutSeconds, []);
+  return { tenant: built.output, gatewayToken: pulumi.secret(built.token) };
 }
 
 type ModelKeys = ReadonlyMap<string, { env: string; value: pulumi.Output<string> }>;

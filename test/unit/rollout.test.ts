@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { describeWaves, heldImages, imagesInState, planRollout, rolloutReport, type RolloutPlan, type RolloutTenant } from "../../fleet/rollout";
+import { describeWaves, heldImages, planRollout, rolloutReport, type RolloutPlan, type RolloutTenant } from "../../fleet/rollout";
 
 const OLD = "ghcr.io/openclaw/openclaw:2026.9.6";
 const NEW = "ghcr.io/openclaw/openclaw:2026.9.7";
@@ -151,30 +151,5 @@ describe("rolloutReport", () => {
       { tenant: "new", host: "b", image: NEW, outcome: "unchanged" },
     ]);
     expect(rolloutReport(fleet, current, plan, { upgraded: new Set(), rolledBack: new Set(), rollbackFailed: new Set(["a1"]) })[0]).toEqual({ tenant: "a1", host: "a", image: `${NEW} (failing)`, outcome: "rollback failed" });
-  });
-});
-
-describe("imagesInState", () => {
-  const gateway = (name: string) => ({ urn: `urn:pulumi:local::agentpod::agentpod:index:TenantGateway::${name}`, type: "agentpod:index:TenantGateway" });
-  const container = (parent: string, name: string, image: unknown) => ({
-    urn: `urn:pulumi:local::agentpod::agentpod:index:TenantGateway$docker:index/container:Container::${name}`,
-    type: "docker:index/container:Container",
-    parent: `urn:pulumi:local::agentpod::agentpod:index:TenantGateway::${parent}`,
-    inputs: { image },
-  });
-
-  it("reads each tenant's gateway image, and nothing else's", () => {
-    const resources = [
-      gateway("alpha"),
-      container("alpha", "alpha-gateway", OLD),
-      gateway("bravo"),
-      container("bravo", "bravo-gateway", NEW),
-      // Containers that are not a tenant's gateway: the proxy, the backup job, a gateway container without its component.
-      { urn: "urn:pulumi:local::agentpod::agentpod:index:HostProxy$docker:index/container:Container::local-a-proxy-traefik", type: "docker:index/container:Container", parent: "urn:pulumi:local::agentpod::agentpod:index:HostProxy::local-a-proxy", inputs: { image: "traefik" } },
-      container("charlie", "charlie-gateway", OLD),
-      container("alpha", "alpha-other", "other"),
-    ];
-    expect(imagesInState(resources)).toEqual(new Map([["alpha", OLD], ["bravo", NEW]]));
-    expect(imagesInState([])).toEqual(new Map());
   });
 });
