@@ -192,6 +192,8 @@ const describeScope = (stack: string, fleet: string) => stack.slice(fleet.length
 
 export interface FleetRunOptions {
   readonly permissions?: RunPermissions;
+  /** Every stack runs, not only those whose inputs changed (`--all`). */
+  readonly everyStack?: boolean;
   readonly policyPack?: string;
   readonly parallel?: number;
   /** Where progress goes (one line per stack); the engine's own output of a failed stack comes with its error. */
@@ -210,9 +212,9 @@ export interface ApplyReport {
   readonly record: FleetRecord;
 }
 
-function planContext(fleet: Fleet, permissions: RunPermissions) {
+function planContext(fleet: Fleet, permissions: RunPermissions, everyStack = false) {
   const { fleet: plan, modelKeys, settings } = fleetInputs(fleet);
-  const context: PartPlanContext = { fleetStack: fleet.name, settings, secrets: fleet.secrets, fleet: plan, modelKeys, record: fleet.record, permissions, codeDigest: programDigest(PROJECT_DIR) };
+  const context: PartPlanContext = { fleetStack: fleet.name, settings, secrets: fleet.secrets, fleet: plan, modelKeys, record: fleet.record, permissions, codeDigest: programDigest(PROJECT_DIR), everyStack };
   return { context, warnings: modelKeyWarnings(plan, settings, modelKeys) };
 }
 
@@ -231,7 +233,7 @@ function failureText(error: unknown): string {
 export async function applyFleet(fleet: Fleet, options: FleetRunOptions = {}): Promise<ApplyReport> {
   const out = options.out ?? process.stdout;
   const parallel = options.parallel ?? DEFAULT_PARALLEL_STACKS;
-  const { context, warnings } = planContext(fleet, options.permissions ?? {});
+  const { context, warnings } = planContext(fleet, options.permissions ?? {}, options.everyStack);
   for (const warning of warnings) console.error(`agentpod: warning: ${warning}`);
   const hosts: Record<string, FleetRecord["hosts"][string]> = { ...fleet.record.hosts };
   const tenants: Record<string, FleetRecord["tenants"][string]> = { ...fleet.record.tenants };
@@ -271,7 +273,7 @@ export async function applyFleet(fleet: Fleet, options: FleetRunOptions = {}): P
   // The fleet stack first when its own inputs changed (or it never ran): the hosts need what it creates.
   const sharedPrint = sharedFingerprint(context);
   let shared = fleet.shared;
-  let sharedCurrent = fleet.record.shared === sharedPrint && shared !== undefined;
+  let sharedCurrent = fleet.record.shared === sharedPrint && shared !== undefined && !options.everyStack;
   if (!sharedCurrent) {
     shared = await writeRecord(fleet.record);
     if (!shared) return finish();
@@ -343,6 +345,8 @@ export interface PreviewReport {
   readonly unchecked: Array<{ tenant: string; host: string }>;
   /** Stacks whose inputs changed: the ones previewed. */
   readonly previewed: string[];
+  /** Each previewed stack's engine output (its diff with `diff: true`), errors left to `failures`. */
+  readonly outputs: Array<{ stack: string; text: string }>;
 }
 
 /**
@@ -352,15 +356,18 @@ export interface PreviewReport {
  */
 export async function previewFleet(fleet: Fleet, options: FleetRunOptions & { onEvent?: (stack: string, event: EngineEvent) => void; diff?: boolean } = {}): Promise<PreviewReport> {
   const parallel = options.parallel ?? DEFAULT_PARALLEL_STACKS;
-  const { context, warnings } = planContext(fleet, options.permissions ?? {});
+  const { context, warnings } = planContext(fleet, options.permissions ?? {}, options.everyStack);
   const steps: PreviewReport["steps"] = [];
   const failures: StackFailure[] = [];
   const unchecked: PreviewReport["unchecked"] = [];
   const previewed: string[] = [];
   const policyPacks = options.policyPack ? { policyPacks: [options.policyPack] } : {};
 
+  const outputs: PreviewReport["outputs"] = [];
   const preview = async (stackName: string, input: PartInput, exists: boolean) => {
     previewed.push(stackName);
+    const filter = new EngineOutputFilter();
+    let text = "";
     const collector = stepCollector();
     const claims = uncheckedClaimsCollector();
     let scratch: { stack: Stack; dispose: () => void } | undefined;
@@ -376,19 +383,22 @@ export async function previewFleet(fleet: Fleet, options: FleetRunOptions & { on
           if (event.diagnosticEvent?.severity === "warning") warnings.push(event.diagnosticEvent.message.trim());
           options.onEvent?.(stackName, event);
         },
+        onOutput: (chunk) => void (text += filter.push(chunk)),
+        ...(options.diff ? { diff: true } : {}),
         ...policyPacks,
       });
     } catch (error) {
       failures.push({ stack: stackName, message: failureText(error) });
     } finally {
       scratch?.dispose();
+      outputs.push({ stack: stackName, text: text + filter.end() });
     }
     for (const step of collector.steps) steps.push({ ...step, stack: stackName, urn: exists ? step.urn : step.urn });
     unchecked.push(...claims.unchecked);
   };
 
   const sharedPrint = sharedFingerprint(context);
-  if (fleet.record.shared !== sharedPrint || !fleet.shared) {
+  if (fleet.record.shared !== sharedPrint || !fleet.shared || options.everyStack) {
     fleet.program.input = { kind: "fleet", settings: context.settings, secrets: pickSecrets(fleet.secrets, FLEET_SECRETS), record: fleet.record };
     await preview(fleet.name, fleet.program.input, true);
   }
@@ -404,7 +414,8 @@ export async function previewFleet(fleet: Fleet, options: FleetRunOptions & { on
     ...removed.hosts.map((h) => () => preview(stackNameOf(fleet.name, { kind: "host", host: h }), { kind: "removed" }, true)),
   ];
   await inPool(jobs, parallel, (job) => job());
-  return { steps, failures, warnings: [...new Set(warnings)], unchecked, previewed };
+  outputs.sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
+  return { steps, failures, warnings: [...new Set(warnings)], unchecked, previewed, outputs };
 }
 
 /**

@@ -18,6 +18,7 @@ const stackOptions = {
   "show-secrets": { type: "boolean", default: false },
   adopt: { type: "string", multiple: true },
   parallel: { type: "string" },
+  all: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -70,7 +71,8 @@ const describeFailures = (failures: ReadonlyArray<{ stack: string; message: stri
 export const upCommand: Handler = async (args) => {
   const options = parseStackArgs(
     args,
-    "agentpod up [--stack local] [--yes] [--policy-pack DIR] [--adopt TENANT]... [--parallel N]\n  Applies tenants.yaml to the fleet: only the stacks whose inputs changed run (a stack per host and per tenant), N at once (default 4).\n" +
+    "agentpod up [--stack local] [--yes] [--policy-pack DIR] [--adopt TENANT]... [--parallel N] [--all]\n  Applies tenants.yaml to the fleet: only the stacks whose inputs changed run (a stack per host and per tenant), N at once (default 4).\n" +
+      "  --all: every stack runs (after a change made outside AgentPod, or to put drift right).\n" +
       "  Without --yes on a non-local stack, shows the preview first and asks nothing: pass --yes to apply.\n" +
       "  --policy-pack DIR: the engine runs the pack before each step and stops on a mandatory violation (run `preview --policy-pack` first: it also checks retainOnDelete).\n" +
       "  --adopt TENANT: this run may hand TENANT the data directory that already exists on its host although the stack does not own it\n" +
@@ -87,7 +89,7 @@ export const upCommand: Handler = async (args) => {
   const { openFleet, applyFleet } = await fleetStacks();
   const runUp = async (permissions: RunPermissions) => {
     // Each run opens the fleet afresh: the record it continues from is the one the previous run wrote.
-    const report = await applyFleet(await openFleet(options.stack, options.project, { create: true }), { permissions, parallel, ...(policyPack ? { policyPack } : {}) });
+    const report = await applyFleet(await openFleet(options.stack, options.project, { create: true }), { permissions, parallel, everyStack: options.all, ...(policyPack ? { policyPack } : {}) });
     if (report.failures.length > 0) throw new CommandError(`${report.failures.length} stack(s) failed; the others are applied, and \`agentpod up\` continues from here:\n${describeFailures(report.failures)}`);
     return report;
   };
@@ -115,7 +117,7 @@ function parallelOption(value: string | undefined): number | undefined {
 export const previewCommand: Handler = async (args) => {
   const options = parseStackArgs(
     args,
-    "agentpod preview [--stack local] [--json] [--policy-pack DIR] [--no-host-access] [--parallel N]\n  Shows what `up` would change, stack by stack (only the stacks whose inputs changed are previewed).\n" +
+    "agentpod preview [--stack local] [--json] [--policy-pack DIR] [--no-host-access] [--parallel N] [--all]\n  Shows what `up` would change, stack by stack (only the stacks whose inputs changed are previewed; --all: every stack, which shows drift).\n" +
       "  --json prints the steps as JSON ({steps:[{stack, op, urn, type, name, diffs, replaceKeys}]}).\n" +
       "  --policy-pack DIR runs the policy pack in DIR (AgentPod's: policy/) and the data-volume check over the engine's steps\n" +
       "  (policy/engineView.ts); any mandatory violation fails the preview (exit 1). With --json, violations are listed under `policyViolations`.\n" +
@@ -133,8 +135,15 @@ export const previewCommand: Handler = async (args) => {
     ...(withoutHostAccess ? { permissions: { withoutHostAccess } } : {}),
     ...(policyPack ? { policyPack } : {}),
     ...(parallel ? { parallel } : {}),
+    everyStack: options.all,
     onEvent: (_stack, event) => policy?.onEvent(event),
+    diff: !options.json,
   });
+  if (!options.json) {
+    // Each previewed stack's own diff, one after the other (they ran at once): what the pull request's reviewer reads.
+    for (const { stack, text } of report.outputs) if (text.trim()) process.stderr.write(`\n=== stack ${stack} ===\n${text}`);
+    if (report.previewed.length === 0) process.stderr.write(`every stack of ${fleet.name} is as tenants.yaml and its settings say: none previewed\n`);
+  }
   const violations = policy?.mandatory() ?? [];
   // A mandatory violation fails the engine's preview of its stack: it is reported below, not as the stack's failure.
   const failures = violations.length > 0 ? [] : report.failures;

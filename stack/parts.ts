@@ -84,6 +84,8 @@ export interface PartPlanContext {
   readonly permissions: RunPermissions;
   /** Digest of the program's code (programDigest): new code runs every stack once. */
   readonly codeDigest: string;
+  /** Run every stack whatever its fingerprint (`--all`: after a change made outside AgentPod, or to check for drift). */
+  readonly everyStack?: boolean;
 }
 
 export const fingerprintOf = (codeDigest: string, input: unknown) => createHash("sha256").update(codeDigest).update("\0").update(stableJson(input)).digest("hex");
@@ -105,7 +107,7 @@ export function planHostParts(context: PartPlanContext, shared: SharedOutputs): 
       permissions: hostPermissions(context.permissions, host.name),
     };
     const fingerprint = fingerprintOf(context.codeDigest, input);
-    return { stack: stackNameOf(context.fleetStack, { kind: "host", host: host.name }), input, fingerprint, changed: context.record.hosts[host.name]?.fingerprint !== fingerprint };
+    return { stack: stackNameOf(context.fleetStack, { kind: "host", host: host.name }), input, fingerprint, changed: context.everyStack === true || context.record.hosts[host.name]?.fingerprint !== fingerprint };
   });
 }
 
@@ -132,7 +134,7 @@ export function planTenantParts(context: PartPlanContext, hosts: Readonly<Record
       permissions: tenantPermissions(context.permissions, tenant.name),
     };
     const fingerprint = fingerprintOf(context.codeDigest, input);
-    return { stack: stackNameOf(context.fleetStack, { kind: "tenant", tenant: tenant.name }), input, fingerprint, changed: context.record.tenants[tenant.name]?.fingerprint !== fingerprint };
+    return { stack: stackNameOf(context.fleetStack, { kind: "tenant", tenant: tenant.name }), input, fingerprint, changed: context.everyStack === true || context.record.tenants[tenant.name]?.fingerprint !== fingerprint };
   });
 }
 
