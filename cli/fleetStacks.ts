@@ -25,7 +25,7 @@ import {
   type SharedOutputs,
   type TenantOutput,
 } from "../stack/program";
-import { FLEET_SECRETS, planHostParts, plannedRemovals, planTenantParts, programDigest, sharedFingerprint, type PartPlanContext, type PlannedPart } from "../stack/parts";
+import { FLEET_SECRETS, hostOutputsChangedBy, planHostParts, plannedRemovals, planTenantParts, programDigest, sharedFingerprint, type PartPlanContext, type PlannedPart } from "../stack/parts";
 import { CACHE_DIR, engineEnvironment, PROJECT_DIR, stepCollector, uncheckedClaimsCollector, type Step } from "./engine";
 import { engineErrorText, EngineOutputFilter } from "./engineOutput";
 import { CommandError } from "./shared";
@@ -404,11 +404,16 @@ export async function previewFleet(fleet: Fleet, options: FleetRunOptions & { on
   }
   // Before the fleet stack's first run its outputs are unknown: the hosts are previewed with a stand-in key.
   const shared = fleet.shared ?? { backupPassword: "(created by the first up)" };
+  // Hosts first: what their changes make new (a new proxy container, a new server) is unknown to their tenants' previews.
   const hostParts = planHostParts(context, shared).filter((p) => p.changed);
-  const tenantParts = planTenantParts(context, Object.fromEntries(Object.entries(fleet.record.hosts).map(([name, entry]) => [name, entry.outputs]))).filter((p) => p.changed);
+  await inPool(hostParts, parallel, (p) => preview(p.stack, p.input, Object.hasOwn(fleet.record.hosts, p.input.host.name)));
+  const changing = Object.fromEntries(
+    hostParts.map((p) => [p.input.host.name, hostOutputsChangedBy(steps.filter((s) => s.stack === p.stack), p.input.host.name, context.settings.target)]),
+  );
+  const recorded = Object.fromEntries(Object.entries(fleet.record.hosts).map(([name, entry]) => [name, entry.outputs]));
+  const tenantParts = planTenantParts(context, recorded, changing).filter((p) => p.changed);
   const removed = plannedRemovals(context);
   const jobs: Array<() => Promise<void>> = [
-    ...hostParts.map((p) => () => preview(p.stack, p.input, Object.hasOwn(fleet.record.hosts, p.input.host.name))),
     ...tenantParts.map((p) => () => preview(p.stack, p.input, Object.hasOwn(fleet.record.tenants, p.input.tenant.name))),
     ...removed.tenants.map((t) => () => preview(stackNameOf(fleet.name, { kind: "tenant", tenant: t }), { kind: "removed" }, true)),
     ...removed.hosts.map((h) => () => preview(stackNameOf(fleet.name, { kind: "host", host: h }), { kind: "removed" }, true)),

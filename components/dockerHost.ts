@@ -94,20 +94,27 @@ export class HostReference implements DockerHost {
   readonly ipv6?: pulumi.Output<string>;
   readonly sshHostKey?: pulumi.Output<string>;
 
+  /** `outputs.sshHostKey` is given for a host reached over SSH (Hetzner), and only then. */
   constructor(
     readonly hostName: string,
-    outputs: pulumi.Output<HostOutputs>,
+    outputs: {
+      endpoint: pulumi.Output<string>;
+      shell: pulumi.Output<HostShell>;
+      serverId: pulumi.Output<string>;
+      ipv4: pulumi.Output<string>;
+      ipv6: pulumi.Output<string>;
+      sshHostKey?: pulumi.Output<string>;
+    },
     private readonly stack: string,
-    sshHost: boolean,
   ) {
     this.dockerHost = outputs.endpoint;
     this.shell = outputs.shell;
     this.serverId = outputs.serverId;
-    if (sshHost) {
-      this.ipv4 = outputs.apply((o) => o.ipv4 ?? "");
-      this.ipv6 = outputs.apply((o) => o.ipv6 ?? "");
-      this.sshHostKey = outputs.apply((o) => o.sshHostKey ?? "");
-    } else this.ipv4 = outputs.apply((o) => o.ipv4 ?? "");
+    this.ipv4 = outputs.ipv4;
+    if (outputs.sshHostKey) {
+      this.ipv6 = outputs.ipv6;
+      this.sshHostKey = outputs.sshHostKey;
+    }
     this.provider = new docker.Provider(`${hostName}-docker`, hostDockerProviderArgs(this.dockerHost, this.sshHostKey));
   }
 

@@ -90,6 +90,15 @@ export interface PartPlanContext {
 
 export const fingerprintOf = (codeDigest: string, input: unknown) => createHash("sha256").update(codeDigest).update("\0").update(stableJson(input)).digest("hex");
 
+/**
+ * A part's fingerprint: its input, without what only a preview reads (`--no-host-access` leaves a probe out; an
+ * `up` would do the same with or without it), so that the flag does not make every stack look changed.
+ */
+const partFingerprint = (codeDigest: string, input: HostPartInput | TenantPartInput) => {
+  const { withoutHostAccess: _previewOnly, ...permissions } = input.permissions;
+  return fingerprintOf(codeDigest, { ...input, permissions });
+};
+
 /** The fleet stack's own inputs (its record of the other stacks is its output, not an input). */
 export function sharedFingerprint(context: Pick<PartPlanContext, "settings" | "secrets" | "codeDigest">): string {
   return fingerprintOf(context.codeDigest, { settings: commonSettings(context.settings), secrets: pick(context.secrets, FLEET_SECRETS) });
@@ -106,13 +115,20 @@ export function planHostParts(context: PartPlanContext, shared: SharedOutputs): 
       shared,
       permissions: hostPermissions(context.permissions, host.name),
     };
-    const fingerprint = fingerprintOf(context.codeDigest, input);
+    const fingerprint = partFingerprint(context.codeDigest, input);
     return { stack: stackNameOf(context.fleetStack, { kind: "host", host: host.name }), input, fingerprint, changed: context.everyStack === true || context.record.hosts[host.name]?.fingerprint !== fingerprint };
   });
 }
 
-/** The tenants' stacks, given the outputs of their hosts' stacks as they are now (after the hosts ran). */
-export function planTenantParts(context: PartPlanContext, hosts: Readonly<Record<string, HostOutputs>>): PlannedPart<TenantPartInput>[] {
+/**
+ * The tenants' stacks, given the outputs of their hosts' stacks as they are now (after the hosts ran), and for a
+ * preview, which of them the hosts' pending changes will make new (hostOutputsChangedBy).
+ */
+export function planTenantParts(
+  context: PartPlanContext,
+  hosts: Readonly<Record<string, HostOutputs>>,
+  changing: Readonly<Record<string, readonly HostOutputField[]>> = {},
+): PlannedPart<TenantPartInput>[] {
   const { healthTimeoutSeconds } = rolloutSettings(context.fleet);
   return context.fleet.tenants.map((declared) => {
     const tenant = effectiveTenant(declared, context.permissions);
@@ -131,11 +147,32 @@ export function planTenantParts(context: PartPlanContext, hosts: Readonly<Record
       ...(source === "own" || source === "shared" ? { modelKeySource: source } : {}),
       healthTimeoutSeconds,
       ...(hosts[tenant.host] ? { host: hosts[tenant.host] } : {}),
+      ...(changing[tenant.host]?.length ? { hostChanging: changing[tenant.host] } : {}),
       permissions: tenantPermissions(context.permissions, tenant.name),
     };
-    const fingerprint = fingerprintOf(context.codeDigest, input);
+    const fingerprint = partFingerprint(context.codeDigest, input);
     return { stack: stackNameOf(context.fleetStack, { kind: "tenant", tenant: tenant.name }), input, fingerprint, changed: context.everyStack === true || context.record.tenants[tenant.name]?.fingerprint !== fingerprint };
   });
+}
+
+/** A host output a tenant's stack reads; those a preview of the host's stack says will change are unknown to it. */
+export type HostOutputField = "endpoint" | "shell" | "serverId" | "ipv4" | "ipv6" | "sshHostKey" | "proxy.containerId";
+
+/**
+ * Which of a host's outputs its pending changes make new, from the steps of the host stack's preview: a tenant's
+ * preview then shows what follows from them (a new proxy container: each tenant's attachment follows it), as the
+ * `up` that runs the host first would do.
+ */
+export function hostOutputsChangedBy(steps: ReadonlyArray<{ op: string; name: string }>, host: string, target: StackSettings["target"]): HostOutputField[] {
+  const remade = (name: string) => steps.some((s) => s.name === name && s.op !== "same" && s.op !== "update" && s.op !== "read");
+  const fields = new Set<HostOutputField>();
+  if (remade(`${host}-server`)) {
+    fields.add("serverId");
+    if (target === "hetzner") for (const f of ["ipv4", "ipv6", "endpoint", "shell"] as const) fields.add(f);
+  }
+  if (remade(`${host}-host-key`)) for (const f of ["sshHostKey", "shell"] as const) fields.add(f);
+  if (remade(`${host}-proxy-traefik`)) fields.add("proxy.containerId");
+  return [...fields].sort();
 }
 
 /** Stacks the record holds that tenants.yaml no longer declares: they run with nothing declared, then go. */

@@ -21,6 +21,7 @@ import { MODEL_PROVIDERS, MODEL_PROVIDER_NAMES, type ModelProvider } from "../fl
 import { TENANT_KEYS_SETTING, planModelKeys, sharedKeyWarning, unusedKeyWarning, type ModelKeyPlan } from "../fleet/modelKeys";
 import { TenantsFileError } from "../fleet/issues";
 import { rolloutSettings, type FleetPlan, type HostPlan, type TenantPlan } from "../fleet/plan";
+import type { HostOutputField } from "./parts";
 import { SettingsError, type HetznerSettings, type LocalSettings, type StackSettings } from "../fleet/settings";
 import type { TlsMode } from "../fleet/traefik";
 import { LOCAL_ZONE, hostAddresses, localTls } from "../fleet/localServers";
@@ -472,6 +473,8 @@ export interface TenantPartInput extends PartCommon {
   readonly healthTimeoutSeconds: number;
   /** The outputs of the host's stack; undefined when it has not been created yet (a preview then shows them unknown). */
   readonly host?: HostOutputs;
+  /** Preview only: the host outputs that the host's pending changes make new, unknown to this preview. */
+  readonly hostChanging?: readonly HostOutputField[];
   readonly permissions: RunPermissions;
 }
 
@@ -545,9 +548,27 @@ function hostPart(input: HostPartInput, secrets: SecretSettings): Record<string,
 
 function tenantPart(input: TenantPartInput, secrets: SecretSettings): Record<string, unknown> {
   const { settings, tenant } = input;
-  const hostOutputs: pulumi.Output<HostOutputs> = input.host ? pulumi.output(input.host) : (pulumi.output(unknown) as pulumi.Output<HostOutputs>);
-  const host = new HostReference(tenant.host, hostOutputs, settings.stack, settings.target === "hetzner");
-  const proxy = tenantProxyOf({ containerName: hostOutputs.proxy.containerName, containerId: hostOutputs.proxy.containerId }, proxyChallenge(settings), proxyPorts(settings));
+  // Each output on its own: one that is not known yet must not make the others unknown (an unknown endpoint would
+  // make the host's provider, and so every resource of the tenant, look changed).
+  const changing = new Set(input.hostChanging ?? []);
+  const known = <T>(field: HostOutputField, value: T | undefined): pulumi.Output<T> =>
+    (input.host === undefined || changing.has(field) ? pulumi.output(unknown) : pulumi.output(value)) as pulumi.Output<T>;
+  const outputs = input.host;
+  const host = new HostReference(
+    tenant.host,
+    {
+      endpoint: known("endpoint", outputs?.endpoint),
+      shell: known("shell", outputs?.shell),
+      serverId: known("serverId", outputs?.serverId),
+      ipv4: known("ipv4", outputs?.ipv4 ?? ""),
+      ipv6: known("ipv6", outputs?.ipv6 ?? ""),
+      ...(settings.target === "hetzner" ? { sshHostKey: known("sshHostKey", outputs?.sshHostKey ?? "") } : {}),
+    },
+    settings.stack,
+  );
+  // The proxy's name stays when its container is replaced: only its id is new.
+  const containerName = (outputs ? pulumi.output(outputs.proxy.containerName) : pulumi.output(unknown)) as pulumi.Output<string>;
+  const proxy = tenantProxyOf({ containerName, containerId: known("proxy.containerId", outputs?.proxy.containerId) }, proxyChallenge(settings), proxyPorts(settings));
   const keys = input.modelKeySource ? modelKeyInputs({ tenants: [tenant] }, { sources: { [tenant.name]: input.modelKeySource } }, secrets) : new Map();
   const built = buildTenant(tenant, settings, host, proxy, input.permissions, keys.get(tenant.name), input.healthTimeoutSeconds, []);
   return { tenant: built.output, gatewayToken: pulumi.secret(built.token) };

@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CACHE_DIR, engineEnvironment } from "../../cli/engine";
+import { stackNameOf } from "../../fleet/stackSplit";
 import { createLocalFleet, getVia, handshake, isPortFree, localDomain, removeFleetObjects, tenantsOnOneHost, waitFor, type LocalFleet } from "../support/localFleet";
 
 const FLEET = "cred";
@@ -70,10 +71,13 @@ describe("per-tenant credentials on the real engine", () => {
     expect(envOf("ant")).toContain(`ANTHROPIC_API_KEY=${ANT_KEY}`);
     expect(envOf("bee").filter((e) => e.startsWith("ANTHROPIC_API_KEY=") || e.includes(ANT_KEY))).toEqual([]);
 
-    const state = pulumi(["stack", "export", "--stack", fleet.stack]);
-    expect(state).toContain(`"name": "${container("ant")}"`); // control: this is the state of ant's container
-    expect(state).toContain("ciphertext"); // its secrets are there, encrypted
-    expect(state).not.toContain(ANT_KEY);
+    // Every stack of the fleet: its own, its host's and each tenant's (the key's home is ant's stack).
+    const [antState, ...others] = [stackNameOf(fleet.stack, { kind: "tenant", tenant: "ant" }), stackNameOf(fleet.stack, { kind: "tenant", tenant: "bee" }), stackNameOf(fleet.stack, { kind: "host", host: HOST }), fleet.stack].map((stack) =>
+      pulumi(["stack", "export", "--stack", stack]),
+    );
+    expect(antState).toContain(`"name": "${container("ant")}"`); // control: this is the state of ant's container
+    expect(antState).toContain("ciphertext"); // its secrets are there, encrypted
+    for (const state of [antState!, ...others]) expect(state).not.toContain(ANT_KEY);
     expect(fleet.agentpod(["outputs", "--show-secrets"]).stdout).not.toContain(ANT_KEY);
   });
 

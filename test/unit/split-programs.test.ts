@@ -12,7 +12,7 @@ import type { HostOutputs } from "../../components/dockerHost";
 import { planModelKeys } from "../../fleet/modelKeys";
 import { parseSettings } from "../../fleet/settings";
 import { checkTenantsFile } from "../../fleet/validate";
-import { planHostParts, planTenantParts, type PartPlanContext } from "../../stack/parts";
+import { hostOutputsChangedBy, planHostParts, planTenantParts, type PartPlanContext } from "../../stack/parts";
 import type { FleetRecord, PartInput } from "../../stack/program";
 import { PROD_SECRETS, prodConfigFor, runFleet, runMocked, type Registered } from "../support/mockFleet";
 
@@ -100,5 +100,18 @@ describe("the split fleet declares what the fleet in one stack declares", () => 
       expect(run.outputs.tenant).toEqual(whole.outputs.tenants[part.input.tenant.name]);
       expect(run.outputs.gatewayToken).toBe(whole.outputs.gatewayTokens[part.input.tenant.name]);
     }
+  });
+});
+
+describe("what a host's pending changes make new for its tenants' previews", () => {
+  const step = (op: string, name: string) => ({ op, name });
+  it("a new proxy container: its id; a new server: its id, and on Hetzner its addresses, endpoint and shell; a new host key: the key and shell", () => {
+    expect(hostOutputsChangedBy([step("replace", "a-proxy-traefik")], "a", "local")).toEqual(["proxy.containerId"]);
+    expect(hostOutputsChangedBy([step("replace", "a-server")], "a", "local")).toEqual(["serverId"]);
+    expect(hostOutputsChangedBy([step("create-replacement", "a-server")], "a", "hetzner")).toEqual(["endpoint", "ipv4", "ipv6", "serverId", "shell"]);
+    expect(hostOutputsChangedBy([step("replace", "a-host-key")], "a", "hetzner")).toEqual(["shell", "sshHostKey"]);
+  });
+  it("updates in place, other hosts' resources and unchanged steps make nothing new", () => {
+    expect(hostOutputsChangedBy([step("update", "a-proxy-traefik"), step("same", "a-server"), step("replace", "b-proxy-traefik"), step("replace", "a-backup-job")], "a", "hetzner")).toEqual([]);
   });
 });
