@@ -5,7 +5,7 @@
  * record in the fleet stack's outputs so that the next run knows what is current without opening any other stack.
  */
 import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -29,6 +29,10 @@ import { FLEET_SECRETS, hostOutputsChangedBy, planHostParts, plannedRemovals, pl
 import { CACHE_DIR, engineEnvironment, PROJECT_DIR, stepCollector, uncheckedClaimsCollector, type Step } from "./engine";
 import { engineErrorText, EngineOutputFilter } from "./engineOutput";
 import { CommandError } from "./shared";
+
+/** The Pulumi CLI, found once per process (finding it runs it). */
+let pulumiCommand: Promise<PulumiCommand> | undefined;
+const pulumiCli = () => (pulumiCommand ??= PulumiCommand.get({ root: CACHE_DIR, skipVersionCheck: true }));
 
 /** How many stacks run at once (each is an engine with its providers: about a core's worth of work at its peak). */
 export const DEFAULT_PARALLEL_STACKS = 4;
@@ -87,7 +91,7 @@ async function selectFleetStack(name: string, project: string | undefined, optio
   const projectDir = project ? path.resolve(project) : PROJECT_DIR;
   const env = engineEnvironment(name, projectDir);
   process.env.PATH = env.PATH;
-  const pulumiCommand = await PulumiCommand.get({ root: CACHE_DIR, skipVersionCheck: true });
+  const pulumiCommand = await pulumiCli();
   const program: Fleet["program"] = {};
   const args = {
     stackName: name,
@@ -159,7 +163,7 @@ function writePartWorkspace(fleet: Pick<Fleet, "name" | "projectDir">, stackName
 
 /** One part stack of the fleet, with the program of its input. */
 export async function openPart(fleet: Pick<Fleet, "name" | "projectDir" | "env">, stackName: string, input: PartInput, options: { create?: boolean } = {}): Promise<Stack> {
-  const pulumiCommand = await PulumiCommand.get({ root: CACHE_DIR, skipVersionCheck: true });
+  const pulumiCommand = await pulumiCli();
   const args = { stackName, projectName: "agentpod", program: () => partProgram(input) };
   const workspace = { workDir: writePartWorkspace(fleet, stackName), envVars: fleet.env, pulumiCommand };
   return options.create ? LocalWorkspace.createOrSelectStack(args, workspace) : LocalWorkspace.selectStack(args, workspace);
@@ -169,13 +173,14 @@ export async function openPart(fleet: Pick<Fleet, "name" | "projectDir" | "env">
  * A stack that does not exist yet, for a preview: in a scratch backend of its own, so that a preview creates no stack
  * (the pull request's preview may only read the fleet's state) and shows the part's resources as creations.
  */
-async function scratchPart(stackName: string, input: PartInput): Promise<{ stack: Stack; dispose: () => void }> {
+async function scratchPart(fleet: Pick<Fleet, "projectDir" | "env">, stackName: string, input: PartInput): Promise<{ stack: Stack; dispose: () => void }> {
   const dir = mkdtempSync(path.join(tmpdir(), "agentpod-preview-"));
   writeFileSync(path.join(dir, "Pulumi.yaml"), "name: agentpod\nruntime: nodejs\n");
   mkdirSync(path.join(dir, "state"));
-  const pulumiCommand = await PulumiCommand.get({ root: CACHE_DIR, skipVersionCheck: true });
-  const envVars = { ...engineEnvironment("scratch", dir), PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: "scratch" };
-  const stack = await LocalWorkspace.createStack({ stackName, projectName: "agentpod", program: () => partProgram(input) }, { workDir: dir, envVars, pulumiCommand });
+  // The dynamic providers' plugin finds the SDK from its working directory, which is this one.
+  symlinkSync(path.join(fleet.projectDir, "node_modules"), path.join(dir, "node_modules"));
+  const envVars = { ...fleet.env, PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: "scratch" };
+  const stack = await LocalWorkspace.createStack({ stackName, projectName: "agentpod", program: () => partProgram(input) }, { workDir: dir, envVars, pulumiCommand: await pulumiCli() });
   return { stack, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -375,7 +380,7 @@ export async function previewFleet(fleet: Fleet, options: FleetRunOptions & { on
       let stack: Stack;
       if (stackName === fleet.name) stack = fleet.stack;
       else if (exists) stack = await openPart(fleet, stackName, input);
-      else stack = (scratch = await scratchPart(stackName, input)).stack;
+      else stack = (scratch = await scratchPart(fleet, stackName, input)).stack;
       await stack.preview({
         onEvent: (event) => {
           collector.onEvent(event);

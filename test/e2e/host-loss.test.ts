@@ -68,8 +68,9 @@ describe("host loss, recovery and moves on the real engine", () => {
     fleet.writeTenants(tenantsFile(placement));
     fleet.agentpod(["up", "--yes"]);
     expect(fleet.address(A)).not.toBe(fleet.address(B));
+    // Every tenant first: each host's proxy serves HTTPS once its first certificate is in (its tenants' stacks run at once).
+    for (const tenant of Object.keys(placement)) await readyThroughProxy(tenant);
     for (const tenant of Object.keys(placement)) {
-      await readyThroughProxy(tenant);
       // Each answers on its own host's address only.
       const other = placement[tenant] === A ? B : A;
       expect(await answers(tenant, other)).toBe(404);
