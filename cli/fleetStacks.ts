@@ -198,6 +198,12 @@ export interface FleetRunOptions {
   readonly out?: NodeJS.WritableStream;
 }
 
+/**
+ * The stages of a run, in order: each needs the outputs of the one before (the hosts the fleet's backup key, the
+ * tenants their hosts' endpoints and proxies). `agentpod migrate` previews and applies one stage at a time.
+ */
+export type FleetStage = "fleet" | "hosts" | "tenants";
+
 export interface StackFailure {
   readonly stack: string;
   readonly message: string;
@@ -228,7 +234,7 @@ function failureText(error: unknown): string {
  * record. A failure stops the stacks that depend on the failed one, not the others; the record keeps what succeeded,
  * so the next run continues from there.
  */
-export async function applyFleet(fleet: Fleet, options: FleetRunOptions = {}): Promise<ApplyReport> {
+export async function applyFleet(fleet: Fleet, options: FleetRunOptions & { through?: FleetStage } = {}): Promise<ApplyReport> {
   const out = options.out ?? process.stdout;
   const parallel = options.parallel ?? DEFAULT_PARALLEL_STACKS;
   const { context, warnings } = planContext(fleet, options.permissions ?? {});
@@ -273,10 +279,12 @@ export async function applyFleet(fleet: Fleet, options: FleetRunOptions = {}): P
   let shared = fleet.shared;
   let sharedCurrent = fleet.record.shared === sharedPrint && shared !== undefined;
   if (!sharedCurrent) {
-    shared = await writeRecord(fleet.record);
+    // Its own fingerprint goes with it: once it has run, it is current, whatever happens to the other stacks.
+    shared = await writeRecord({ ...fleet.record, shared: sharedPrint });
     if (!shared) return finish();
     sharedCurrent = true;
   }
+  if (options.through === "fleet") return finish({ ...recordNow(), shared: sharedPrint });
 
   const hostParts = planHostParts(context, shared!);
   const failedHosts = new Set<string>();
@@ -295,6 +303,11 @@ export async function applyFleet(fleet: Fleet, options: FleetRunOptions = {}): P
   const first = Object.keys(fleet.record.hosts).length === 0 ? changedHosts.slice(0, 1) : [];
   for (const part of first) await runHost(part);
   await inPool(changedHosts.slice(first.length), parallel, runHost);
+  if (options.through === "hosts") {
+    const record = { ...recordNow(), shared: sharedPrint };
+    if (changedHosts.length > 0) await writeRecord(record);
+    return finish(record);
+  }
 
   const hostOutputs = Object.fromEntries(Object.entries(hosts).map(([name, entry]) => [name, entry.outputs]));
   const tenantParts = planTenantParts(context, hostOutputs).filter((p) => p.changed);
@@ -350,7 +363,17 @@ export interface PreviewReport {
  * host changes too is previewed with its host's outputs as they are now). A stack that does not exist yet is
  * previewed in a scratch backend, so a preview never creates one.
  */
-export async function previewFleet(fleet: Fleet, options: FleetRunOptions & { onEvent?: (stack: string, event: EngineEvent) => void; diff?: boolean } = {}): Promise<PreviewReport> {
+export async function previewFleet(
+  fleet: Fleet,
+  options: FleetRunOptions & {
+    onEvent?: (stack: string, event: EngineEvent) => void;
+    diff?: boolean;
+    /** One stage only (default: all). */
+    only?: FleetStage;
+    /** Stacks that exist although the record does not list them yet (`agentpod migrate`'s, just imported): previewed against their state. */
+    existing?: ReadonlySet<string>;
+  } = {},
+): Promise<PreviewReport> {
   const parallel = options.parallel ?? DEFAULT_PARALLEL_STACKS;
   const { context, warnings } = planContext(fleet, options.permissions ?? {});
   const steps: PreviewReport["steps"] = [];
@@ -359,7 +382,9 @@ export async function previewFleet(fleet: Fleet, options: FleetRunOptions & { on
   const previewed: string[] = [];
   const policyPacks = options.policyPack ? { policyPacks: [options.policyPack] } : {};
 
-  const preview = async (stackName: string, input: PartInput, exists: boolean) => {
+  const includes = (stage: FleetStage) => options.only === undefined || options.only === stage;
+  const preview = async (stackName: string, input: PartInput, recorded: boolean) => {
+    const exists = recorded || (options.existing?.has(stackName) ?? false);
     previewed.push(stackName);
     const collector = stepCollector();
     const claims = uncheckedClaimsCollector();
@@ -388,15 +413,15 @@ export async function previewFleet(fleet: Fleet, options: FleetRunOptions & { on
   };
 
   const sharedPrint = sharedFingerprint(context);
-  if (fleet.record.shared !== sharedPrint || !fleet.shared) {
+  if (includes("fleet") && (fleet.record.shared !== sharedPrint || !fleet.shared)) {
     fleet.program.input = { kind: "fleet", settings: context.settings, secrets: pickSecrets(fleet.secrets, FLEET_SECRETS), record: fleet.record };
     await preview(fleet.name, fleet.program.input, true);
   }
   // Before the fleet stack's first run its outputs are unknown: the hosts are previewed with a stand-in key.
   const shared = fleet.shared ?? { backupPassword: "(created by the first up)" };
-  const hostParts = planHostParts(context, shared).filter((p) => p.changed);
-  const tenantParts = planTenantParts(context, Object.fromEntries(Object.entries(fleet.record.hosts).map(([name, entry]) => [name, entry.outputs]))).filter((p) => p.changed);
-  const removed = plannedRemovals(context);
+  const hostParts = includes("hosts") ? planHostParts(context, shared).filter((p) => p.changed) : [];
+  const tenantParts = includes("tenants") ? planTenantParts(context, Object.fromEntries(Object.entries(fleet.record.hosts).map(([name, entry]) => [name, entry.outputs]))).filter((p) => p.changed) : [];
+  const removed = includes("tenants") ? plannedRemovals(context) : { tenants: [], hosts: [] };
   const jobs: Array<() => Promise<void>> = [
     ...hostParts.map((p) => () => preview(p.stack, p.input, Object.hasOwn(fleet.record.hosts, p.input.host.name))),
     ...tenantParts.map((p) => () => preview(p.stack, p.input, Object.hasOwn(fleet.record.tenants, p.input.tenant.name))),
