@@ -89,6 +89,8 @@ function pulumi(args: string[], cwd = fleet.dir): string {
 /** The stack's state as `pulumi stack export` prints it: secrets stay ciphertext. */
 const exportState = (stack: string) => pulumi(["stack", "export", "--stack", stack]);
 const stackNames = () => (JSON.parse(pulumi(["stack", "ls", "--json"])) as Array<{ name: string }>).map((s) => s.name.split("/").pop()!).sort();
+/** Each resource of an exported state as "<urn> <id>" (secrets are encrypted anew by an import: their ciphertext differs). */
+const identities = (exported: string) => (JSON.parse(exported).deployment.resources as Array<{ urn: string; id?: string }>).map((r) => `${r.urn} ${r.id ?? ""}`).sort();
 const resourcesOf = (stack: string) => (JSON.parse(exportState(stack)).deployment.resources ?? []) as Array<{ urn: string; type: string }>;
 
 beforeAll(() => {
@@ -158,6 +160,24 @@ describe("agentpod migrate: a fleet in one stack becomes a stack per host and pe
     expect(up.stderr).toContain(`run \`agentpod migrate --stack ${fleet.stack}\` first; nothing was changed`);
     expect(exportState(fleet.stack)).toBe(stateBefore);
     expect(stackNames()).toEqual([fleet.stack]);
+    expect(containers()).toEqual(containersBefore);
+  });
+
+  test("b2. migrate refuses, and puts the whole stack back, when the new stacks would replace anything (here: an edit of tenants.yaml never applied)", () => {
+    // bee's image changed in tenants.yaml after the last `up`: its stack's preview replaces bee's gateway.
+    fleet.writeTenants(TENANTS_FILE.replace("  - { name: bee, host: local-a }", `  - { name: bee, host: local-a, image: "agentpod/standin:release-1" }`));
+    let refused;
+    try {
+      refused = fleet.agentpod(["migrate", "--yes"], { allowFailure: true });
+    } finally {
+      fleet.writeTenants(TENANTS_FILE);
+    }
+    expect(refused.status, `${refused.stdout}\n${refused.stderr}`).toBe(1);
+    expect(refused.stderr).toContain(`replace bee-gateway (stack ${fleet.stack}.tenant.bee)`);
+    expect(refused.stderr).toContain(`stack ${fleet.stack} holds the whole fleet again, as before (the fleet and hosts stage had been applied, without replacing or deleting anything)`);
+    // Back as it was: one stack with every resource (same URNs and ids), the same containers.
+    expect(stackNames()).toEqual([fleet.stack]);
+    expect(identities(exportState(fleet.stack))).toEqual(identities(stateBefore));
     expect(containers()).toEqual(containersBefore);
   });
 
