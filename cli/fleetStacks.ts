@@ -205,6 +205,12 @@ export interface FleetRunOptions {
   readonly out?: NodeJS.WritableStream;
 }
 
+/**
+ * The stages of a run, in order: each needs the outputs of the one before (the hosts the fleet's backup key, the
+ * tenants their hosts' endpoints and proxies). `agentpod migrate` previews and applies one stage at a time.
+ */
+export type FleetStage = "fleet" | "hosts" | "tenants";
+
 export interface StackFailure {
   readonly stack: string;
   readonly message: string;
@@ -235,7 +241,7 @@ function failureText(error: unknown): string {
  * record. A failure stops the stacks that depend on the failed one, not the others; the record keeps what succeeded,
  * so the next run continues from there.
  */
-export async function applyFleet(fleet: Fleet, options: FleetRunOptions = {}): Promise<ApplyReport> {
+export async function applyFleet(fleet: Fleet, options: FleetRunOptions & { through?: FleetStage } = {}): Promise<ApplyReport> {
   const out = options.out ?? process.stdout;
   const parallel = options.parallel ?? DEFAULT_PARALLEL_STACKS;
   const { context, warnings } = planContext(fleet, options.permissions ?? {}, options.everyStack);
@@ -280,10 +286,12 @@ export async function applyFleet(fleet: Fleet, options: FleetRunOptions = {}): P
   let shared = fleet.shared;
   let sharedCurrent = fleet.record.shared === sharedPrint && shared !== undefined && !options.everyStack;
   if (!sharedCurrent) {
-    shared = await writeRecord(fleet.record);
+    // Its own fingerprint goes with it: once it has run, it is current, whatever happens to the other stacks.
+    shared = await writeRecord({ ...fleet.record, shared: sharedPrint });
     if (!shared) return finish();
     sharedCurrent = true;
   }
+  if (options.through === "fleet") return finish({ ...recordNow(), shared: sharedPrint });
 
   const hostParts = planHostParts(context, shared!);
   const failedHosts = new Set<string>();
@@ -302,6 +310,11 @@ export async function applyFleet(fleet: Fleet, options: FleetRunOptions = {}): P
   const first = Object.keys(fleet.record.hosts).length === 0 ? changedHosts.slice(0, 1) : [];
   for (const part of first) await runHost(part);
   await inPool(changedHosts.slice(first.length), parallel, runHost);
+  if (options.through === "hosts") {
+    const record = { ...recordNow(), shared: sharedPrint };
+    if (changedHosts.length > 0) await writeRecord(record);
+    return finish(record);
+  }
 
   const hostOutputs = Object.fromEntries(Object.entries(hosts).map(([name, entry]) => [name, entry.outputs]));
   const tenantParts = planTenantParts(context, hostOutputs).filter((p) => p.changed);
@@ -359,7 +372,17 @@ export interface PreviewReport {
  * host changes too is previewed with its host's outputs as they are now). A stack that does not exist yet is
  * previewed in a scratch backend, so a preview never creates one.
  */
-export async function previewFleet(fleet: Fleet, options: FleetRunOptions & { onEvent?: (stack: string, event: EngineEvent) => void; diff?: boolean } = {}): Promise<PreviewReport> {
+export async function previewFleet(
+  fleet: Fleet,
+  options: FleetRunOptions & {
+    onEvent?: (stack: string, event: EngineEvent) => void;
+    diff?: boolean;
+    /** One stage only (default: all). */
+    only?: FleetStage;
+    /** Stacks that exist although the record does not list them yet (`agentpod migrate`'s, just imported): previewed against their state. */
+    existing?: ReadonlySet<string>;
+  } = {},
+): Promise<PreviewReport> {
   const parallel = options.parallel ?? DEFAULT_PARALLEL_STACKS;
   const { context, warnings } = planContext(fleet, options.permissions ?? {}, options.everyStack);
   const steps: PreviewReport["steps"] = [];
@@ -369,7 +392,9 @@ export async function previewFleet(fleet: Fleet, options: FleetRunOptions & { on
   const policyPacks = options.policyPack ? { policyPacks: [options.policyPack] } : {};
 
   const outputs: PreviewReport["outputs"] = [];
-  const preview = async (stackName: string, input: PartInput, exists: boolean) => {
+  const includes = (stage: FleetStage) => options.only === undefined || options.only === stage;
+  const preview = async (stackName: string, input: PartInput, recorded: boolean) => {
+    const exists = recorded || (options.existing?.has(stackName) ?? false);
     previewed.push(stackName);
     const filter = new EngineOutputFilter();
     let text = "";
@@ -403,21 +428,21 @@ export async function previewFleet(fleet: Fleet, options: FleetRunOptions & { on
   };
 
   const sharedPrint = sharedFingerprint(context);
-  if (fleet.record.shared !== sharedPrint || !fleet.shared || options.everyStack) {
+  if (includes("fleet") && (fleet.record.shared !== sharedPrint || !fleet.shared || options.everyStack)) {
     fleet.program.input = { kind: "fleet", settings: context.settings, secrets: pickSecrets(fleet.secrets, FLEET_SECRETS), record: fleet.record };
     await preview(fleet.name, fleet.program.input, true);
   }
   // Before the fleet stack's first run its outputs are unknown: the hosts are previewed with a stand-in key.
   const shared = fleet.shared ?? { backupPassword: "(created by the first up)" };
   // Hosts first: what their changes make new (a new proxy container, a new server) is unknown to their tenants' previews.
-  const hostParts = planHostParts(context, shared).filter((p) => p.changed);
+  const hostParts = includes("hosts") ? planHostParts(context, shared).filter((p) => p.changed) : [];
   await inPool(hostParts, parallel, (p) => preview(p.stack, p.input, Object.hasOwn(fleet.record.hosts, p.input.host.name)));
   const changing = Object.fromEntries(
     hostParts.map((p) => [p.input.host.name, hostOutputsChangedBy(steps.filter((s) => s.stack === p.stack), p.input.host.name, context.settings.target)]),
   );
   const recorded = Object.fromEntries(Object.entries(fleet.record.hosts).map(([name, entry]) => [name, entry.outputs]));
-  const tenantParts = planTenantParts(context, recorded, changing).filter((p) => p.changed);
-  const removed = plannedRemovals(context);
+  const tenantParts = includes("tenants") ? planTenantParts(context, recorded, changing).filter((p) => p.changed) : [];
+  const removed = includes("tenants") ? plannedRemovals(context) : { tenants: [], hosts: [] };
   const jobs: Array<() => Promise<void>> = [
     ...tenantParts.map((p) => () => preview(p.stack, p.input, Object.hasOwn(fleet.record.tenants, p.input.tenant.name))),
     ...removed.tenants.map((t) => () => preview(stackNameOf(fleet.name, { kind: "tenant", tenant: t }), { kind: "removed" }, true)),

@@ -4,8 +4,10 @@
  * type chains, providers and dependencies the engine records), and properties over random fleets.
  */
 import fc from "fast-check";
+import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { StackSplitError, splitDeployment, stackNameOf, type DeploymentResource, type DeploymentV3Like, type SplitOptions } from "../../fleet/stackSplit";
+import { SINGLE_STACK_FIXTURE, trimmedState } from "../support/stateFixture";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Checkpoints as the engine writes them for stack/program.ts
@@ -494,5 +496,74 @@ describe("properties", () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The state the real engine wrote
+// ---------------------------------------------------------------------------------------------------------------
+
+describe("splitting the state the engine wrote for a local fleet in one stack (test/fixtures/engine/single-stack-local.json)", () => {
+  // Exported from the old layout built by test/e2e/migrate.test.ts (`pulumi stack export`, secrets as ciphertext),
+  // trimmed by test/support/stateFixture.ts; `UPDATE_ENGINE_FIXTURES=1 npx vitest run --project e2e migrate` renews it.
+  const fixtureText = readFileSync(SINGLE_STACK_FIXTURE, "utf8");
+  const fixture = JSON.parse(fixtureText) as { deployment: DeploymentV3Like };
+  const resources = fixture.deployment.resources!;
+  const root = resources.find((r) => r.type === "pulumi:pulumi:Stack")!;
+  const stack = /^urn:pulumi:(.*?)::/.exec(root.urn)![1]!;
+  // Who runs where, as `agentpod migrate` reads it: from the stack's outputs.
+  const outputs = root.outputs as { hosts: Record<string, unknown>; tenants: Record<string, { host: string }> };
+  const options: SplitOptions = {
+    fleetStack: stack,
+    hosts: Object.keys(outputs.hosts).sort(),
+    tenants: Object.fromEntries(Object.entries(outputs.tenants).map(([tenant, t]) => [tenant, t.host])),
+  };
+
+  test("every resource is placed: none is left over, each stack refers only to its own resources", () => {
+    expect(options.hosts.length).toBeGreaterThanOrEqual(2);
+    expect(Object.keys(options.tenants).length).toBeGreaterThanOrEqual(2);
+    const split = expectSound(fixture.deployment, options);
+    expect(split.unassigned).toEqual([]);
+    expect([...split.stacks.keys()].sort()).toEqual(
+      [stack, ...options.hosts.map((h) => `${stack}.host.${h}`), ...Object.keys(options.tenants).map((t) => `${stack}.tenant.${t}`)].sort(),
+    );
+  });
+
+  test("each tenant's resources go to its stack, each host's to its own, the backup key to the fleet's", () => {
+    const split = splitDeployment(fixture.deployment, options);
+    const typesIn = (name: string) => resourcesOf(split, name).map((r) => `${r.type}::${nameOf(r.urn)}`);
+    expect(typesIn(stack).filter((t) => !t.startsWith("pulumi:"))).toEqual(["pulumi-nodejs:dynamic/agentpod:BackupKey::backup-key"]);
+    for (const host of options.hosts) {
+      const types = typesIn(`${stack}.host.${host}`);
+      expect(types).toEqual(expect.arrayContaining([`agentpod:index:LocalServerHost::${host}`, `agentpod:index:HostProxy::${host}-proxy`, `agentpod:index:HostBackup::${host}-backup`, "pulumi:providers:docker::local-engine"]));
+      expect(types.some((t) => t.startsWith("agentpod:index:TenantGateway"))).toBe(false);
+    }
+    for (const [tenant, host] of Object.entries(options.tenants)) {
+      const tenantResources = resourcesOf(split, `${stack}.tenant.${tenant}`);
+      // Everything under the tenant's gateway in the old state, and nothing of anyone else.
+      const gatewayOf = (r: DeploymentResource) => /::agentpod::agentpod:index:TenantGateway(\$|::)/.test(r.urn);
+      const underGateway = resources.filter((r) => gatewayOf(r) && (nameOf(r.urn) === tenant || nameOf(r.urn).startsWith(`${tenant}-`)));
+      expect(underGateway.length).toBeGreaterThan(5);
+      expect(tenantResources.filter(gatewayOf).map((r) => nameOf(r.urn))).toEqual(underGateway.map((r) => nameOf(r.urn)));
+      expect(tenantResources.filter((r) => r.type === "agentpod:index:TenantGateway").map((r) => nameOf(r.urn))).toEqual([tenant]);
+      // The host's Docker provider at the root, with the very inputs the host's own provider has.
+      const copy = tenantResources.find((r) => r.type === "pulumi:providers:docker")!;
+      const own = resources.find((r) => r.type === "pulumi:providers:docker" && nameOf(r.urn) === `${host}-docker`)!;
+      expect(copy.urn).toBe(`urn:pulumi:${stack}.tenant.${tenant}::agentpod::pulumi:providers:docker::${host}-docker`);
+      expect(copy.inputs).toEqual(own.inputs);
+    }
+  });
+
+  test("the fixture holds no secret and nothing of the machine it came from", () => {
+    expect(fixtureText).not.toMatch(/"ciphertext": "v1:|"plaintext"/);
+    expect(fixtureText).not.toMatch(/\/tmp\/agentpod-|\/root\//);
+    // Control: the trimming removes a secret that is kept (a provider's inputs), and the project's path.
+    const sealed = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: "v1:c2VjcmV0" };
+    const trimmed = JSON.stringify(
+      trimmedState({ version: 3, deployment: { resources: [{ urn: "urn:pulumi:s::agentpod::pulumi:providers:docker::p", type: "pulumi:providers:docker", inputs: { host: "unix:///tmp/agentpod-x/s.sock", sshOpts: sealed } }] } }, { projectDir: "/tmp/agentpod-x" }),
+    );
+    expect(trimmed).toContain('"ciphertext":"(removed)"');
+    expect(trimmed).toContain("unix://<project>/s.sock");
+    expect(trimmed).not.toMatch(/v1:c2VjcmV0|\/tmp\/agentpod-x/);
   });
 });
