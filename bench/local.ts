@@ -7,24 +7,15 @@
  * --cold measures set-up with empty caches (Go modules and build cache, npm, the agentpod cache, plugins) and
  * rebuilds the local images: about 20 minutes of CPU, and it replaces the agentpod/* images.
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { REPO, createLocalFleet, localDomain, docker, getVia, isPortFree, removeFleetObjects, tearDownFleet, waitFor } from "../test/support/localFleet";
+import { createLocalFleet, localDomain, docker, getVia, isPortFree, removeFleetObjects, tearDownFleet, waitFor } from "../test/support/localFleet";
+import { report, timeCommand } from "./support/figures";
 
 const FLEET = "bench";
 const PORT = 18280;
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const report = (what: string, ms: number, command: string) => console.log(`${what.padEnd(52)} ${seconds(ms).padStart(9)}   ${command}`);
-
-function timeCommand(command: string, env: Record<string, string> = {}): number {
-  const start = performance.now();
-  const result = spawnSync("bash", ["-c", command], { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
-  if (result.status !== 0) throw new Error(`${command} failed`);
-  return performance.now() - start;
-}
 
 const fleetYaml = (tenants: string[]) => `
 plans:

@@ -12,6 +12,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { createLocalFleet, localDomain, getVia, isPortFree, probeLoop, removeFleetObjects, tearDownFleet, waitFor } from "../test/support/localFleet";
+import { seconds } from "./support/figures";
 
 const FLEET = "benchwave";
 const PORT = 18685;
@@ -50,8 +51,6 @@ const engineEvents = (text: string): EngineEvent[] =>
     .map(([name, action, nanos]) => ({ name: name!, action: action!, at: Number(BigInt(nanos!) / 1_000_000n) }));
 
 const lastEvent = (events: readonly EngineEvent[], name: string, action: string) => events.filter((e) => e.name === name && e.action === action).pop()?.at ?? NaN;
-
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 async function main() {
   console.log(`image rollout downtime (${new Date().toISOString()}; shared 2-core machine: compare runs, not absolutes)`);

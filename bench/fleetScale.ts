@@ -1,0 +1,192 @@
+/**
+ * What a one-tenant change costs as the fleet grows (issue #10: the fleet is a stack per host and per tenant, and
+ * bin/agentpod runs only the stacks whose inputs changed, so the cost should be flat in the number of tenants).
+ *
+ * One fleet of stand-ins (agentpod/standin:1, which answers /healthz like a gateway at ~25 MiB) spread round-robin
+ * over a few local servers is grown in bulk to each size (3, 50, 200 by default), and at each size this is timed,
+ * each figure printed with the exact command behind it:
+ *   - `preview` and `up` with no change;
+ *   - `preview` of one added tenant, then its `up` until it answers /healthz through its host's proxy over HTTPS;
+ *   - `up` that removes that tenant again;
+ * then every figure beside its value at the smallest size. The stand-ins are enough: the question is what the engine
+ * and bin/agentpod do per change, not what a gateway costs to start (bench/local.ts times real gateways).
+ *
+ * Usage: npm run bench:scale [-- --sizes 3,50,200] [--parallel N] [--preview-only-at N]
+ *   --parallel N        stacks at once for the bulk builds only (bin/agentpod up --parallel N); timed runs use the default.
+ *   --preview-only-at N builds a fleet of N stand-ins and times only `preview` (no change, and one added tenant).
+ * Run it under the e2e lock: flock /tmp/agentpod-e2e.lock npm run bench:scale
+ */
+import { hostRoom } from "../fleet/capacity";
+import { MIN_PLAN_MEMORY_BYTES } from "../fleet/catalog";
+import { createLocalFleet, getVia, isPortFree, localDomain, removeFleetObjects, waitFor, type LocalFleet } from "../test/support/localFleet";
+import { agentpodCommand, report, seconds, timed } from "./support/figures";
+
+const FLEET = "scale";
+const PORT = 18980;
+const SERVER_TYPE = "ccx63";
+const MIN_HOSTS = 4;
+/** The smallest plan the validator accepts: 2Gi is its memory floor, 512Mi its disk floor. */
+const STANDIN_PLAN = "{ cpus: 0.25, memory: 2Gi, disk: 512Mi }";
+/** Stand-ins one server takes: plans are counted at their limit (fleet/capacity.ts), whatever a stand-in really uses. */
+const TENANTS_PER_HOST = Math.floor(hostRoom(SERVER_TYPE)!.memoryAvailableBytes / MIN_PLAN_MEMORY_BYTES);
+const ANSWER_TIMEOUT_MS = 300_000;
+
+/** Enough hosts for `tenants` (never fewer than MIN_HOSTS), so that the host count stays the same at every size. */
+const hostsFor = (tenants: number) => Array.from({ length: Math.max(MIN_HOSTS, Math.ceil(tenants / TENANTS_PER_HOST)) }, (_, i) => `node${i + 1}`);
+
+interface Tenant {
+  name: string;
+  host: string;
+}
+
+/** The fleet's first `count` tenants, round-robin over the hosts. */
+const fleetOf = (count: number, hosts: readonly string[]): Tenant[] => Array.from({ length: count }, (_, i) => ({ name: `t${String(i + 1).padStart(4, "0")}`, host: hosts[i % hosts.length]! }));
+
+const tenantsYaml = (hosts: readonly string[], tenants: readonly Tenant[]) => `
+defaults:
+  image: agentpod/standin:1
+  plan: standin
+plans:
+  standin: ${STANDIN_PLAN}
+hosts:
+${hosts.map((h) => `  - { name: ${h}, location: fsn1, serverType: ${SERVER_TYPE} }`).join("\n")}
+tenants:
+${tenants.map((t) => `  - { name: ${t.name}, host: ${t.host} }`).join("\n")}
+`;
+
+function parseArgs(argv: readonly string[]) {
+  const value = (flag: string) => {
+    const at = argv.indexOf(flag);
+    if (at === -1) return undefined;
+    const given = argv[at + 1];
+    if (given === undefined) throw new Error(`${flag} needs a value`);
+    return given;
+  };
+  const wholeNumber = (flag: string, text: string) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} ${text}: expected whole numbers from 1`);
+    return n;
+  };
+  const sizes = (value("--sizes") ?? "3,50,200").split(",").map((s) => wholeNumber("--sizes", s));
+  if (sizes.some((n, i) => i > 0 && n <= sizes[i - 1]!)) throw new Error("--sizes: give increasing sizes (the fleet only grows)");
+  const parallel = value("--parallel");
+  const previewOnlyAt = value("--preview-only-at");
+  return {
+    sizes,
+    buildParallel: parallel === undefined ? [] : ["--parallel", String(wholeNumber("--parallel", parallel))],
+    previewOnlyAt: previewOnlyAt === undefined ? undefined : wholeNumber("--preview-only-at", previewOnlyAt),
+  };
+}
+
+/** bin/agentpod's own last line ("agentpod: ... is up (2 stack(s) ran: create 9)", "agentpod: no changes"). */
+const summaryOf = (stdout: string) =>
+  stdout
+    .split("\n")
+    .filter((line) => line.startsWith("agentpod: "))
+    .pop()
+    ?.slice("agentpod: ".length) ?? "(no summary)";
+
+interface Figure {
+  what: string;
+  size: number;
+  ms: number;
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const largest = options.previewOnlyAt ?? options.sizes[options.sizes.length - 1]!;
+  // One more than the largest size: the added tenant must fit too.
+  const hosts = hostsFor(largest + 1);
+  removeFleetObjects(FLEET);
+  if (!isPortFree(PORT)) throw new Error(`port ${PORT} is in use`);
+  const fleet = createLocalFleet({ fleet: FLEET, port: PORT });
+  console.log(
+    `cost of a one-tenant change by fleet size (${new Date().toISOString()}, ${process.env.HOSTNAME ?? "this machine"}; shared 2-core machine: compare sizes within a run, not absolutes)\n` +
+      `fleet: stand-ins (agentpod/standin:1, plan ${STANDIN_PLAN}) round-robin over ${hosts.length} local servers (${hosts.join(", ")}); project ${fleet.dir}\n`,
+  );
+  const figures: Figure[] = [];
+  const run = (args: string[]) => fleet.agentpod(args).stdout;
+  /** Times one bin/agentpod command and prints it; `expect` guards that the figure is what its label says. */
+  const measure = async (size: number, what: string, args: string[], expect: RegExp, after?: () => Promise<unknown>) => {
+    const { ms, value: stdout } = await timed(async () => {
+      const stdout = run(args);
+      await after?.();
+      return stdout;
+    });
+    const summary = summaryOf(stdout);
+    if (!expect.test(summary)) throw new Error(`${what}: bin/agentpod said "${summary}", expected ${expect}`);
+    figures.push({ what, size, ms });
+    report(`${what} (${size})`, ms, `${agentpodCommand(fleet, args)}${after ? " + GET /healthz until 200" : ""}   [${summary}]`);
+  };
+  const answers = (tenant: Tenant) =>
+    waitFor(`${tenant.name} through its host's proxy`, async () => ((await getVia(fleet.httpsPort, localDomain(tenant.name), "/healthz", fleet.address(tenant.host))).status === 200 ? true : undefined), ANSWER_TIMEOUT_MS);
+  let built = 0;
+  /** The last bulk build's cost per added tenant: what building a larger fleet would take (--preview-only-at). */
+  let msPerBuiltTenant = 0;
+  /** Grows the fleet to `size` tenants with one `up`, and checks that every tenant answers. */
+  const build = async (size: number) => {
+    const tenants = fleetOf(size, hosts);
+    fleet.writeTenants(tenantsYaml(hosts, tenants));
+    const args = ["up", "--yes", ...options.buildParallel];
+    const started = new Date().toISOString().slice(11, 19);
+    const { ms, value: stdout } = await timed(() => run(args));
+    report(`build: ${built} -> ${size} tenants (+${size - built}, from ${started})`, ms, `${agentpodCommand(fleet, args)}   [${summaryOf(stdout)}]`);
+    msPerBuiltTenant = ms / (size - built);
+    if (built > 0) console.log(`${"".padEnd(52)} ${seconds(msPerBuiltTenant).padStart(9)}   per added tenant`);
+    for (const tenant of tenants) await answers(tenant);
+    built = size;
+    return tenants;
+  };
+
+  try {
+    if (options.previewOnlyAt !== undefined) {
+      const size = options.previewOnlyAt;
+      const tenants = await build(size);
+      await measure(size, "preview, no change", ["preview"], /^no changes$/);
+      fleet.writeTenants(tenantsYaml(hosts, [...tenants, { name: `add${size}`, host: hosts[size % hosts.length]! }]));
+      await measure(size, "preview, one tenant added", ["preview"], /^\d+ change\(s\)/);
+      return;
+    }
+    for (const size of options.sizes) {
+      const tenants = await build(size);
+      const added: Tenant = { name: `add${size}`, host: hosts[size % hosts.length]! };
+      await measure(size, "preview, no change", ["preview"], /^no changes$/);
+      await measure(size, "up, no change", ["up", "--yes"], /no stack's inputs changed/);
+      fleet.writeTenants(tenantsYaml(hosts, [...tenants, added]));
+      await measure(size, "preview, one tenant added", ["preview"], /^\d+ change\(s\)/);
+      await measure(size, "up, one tenant added, until it answers", ["up", "--yes"], /stack\(s\) ran/, () => answers(added));
+      fleet.writeTenants(tenantsYaml(hosts, tenants));
+      await measure(size, "up, that tenant removed", ["up", "--yes"], /stack\(s\) ran/);
+      console.log();
+    }
+    printRatios(figures, options.sizes);
+    const minutesTo1000 = (msPerBuiltTenant * (1000 - built)) / 60_000;
+    if (built < 1000) console.log(`\nat the last build's ${seconds(msPerBuiltTenant)} per tenant, growing this fleet to 1,000 would take about ${minutesTo1000.toFixed(0)} min more`);
+  } finally {
+    // The servers hold every container, network and tenant disk, and the stacks' state lives in the project: removing
+    // both ends the fleet. `agentpod destroy` would run every tenant's stack once more, minutes at 200, for nothing.
+    removeFleetObjects(FLEET);
+    fleet.dispose();
+  }
+}
+
+/** Each figure at each size, and its ratio to the same figure at the smallest size. */
+function printRatios(figures: readonly Figure[], sizes: readonly number[]) {
+  const base = sizes[0]!;
+  const column = 22;
+  console.log(`${"ratio to the fleet of " + base}`.padEnd(44) + sizes.map((s) => `${s} tenants`.padStart(column)).join(""));
+  for (const what of [...new Set(figures.map((f) => f.what))]) {
+    const at = (size: number) => figures.find((f) => f.what === what && f.size === size)?.ms;
+    const baseMs = at(base)!;
+    const cells = sizes.map((size) => {
+      const ms = at(size);
+      return (ms === undefined ? "-" : `${seconds(ms)} (${(ms / baseMs).toFixed(2)}x)`).padStart(column);
+    });
+    console.log(what.padEnd(44) + cells.join(""));
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

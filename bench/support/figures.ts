@@ -1,0 +1,31 @@
+/**
+ * What the benchmarks share: timing a command or a step, and printing a figure beside the command behind it.
+ */
+import { spawnSync } from "node:child_process";
+import { performance } from "node:perf_hooks";
+import * as path from "node:path";
+import { REPO, type LocalFleet } from "../../test/support/localFleet";
+
+export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** One figure on one line: what was measured, how long it took, the command behind it. */
+export const report = (what: string, ms: number, command: string) => console.log(`${what.padEnd(52)} ${seconds(ms).padStart(9)}   ${command}`);
+
+/** Runs a shell command in the repository (its stderr shown) and returns how long it took; throws if it failed. */
+export function timeCommand(command: string, env: Record<string, string> = {}): number {
+  const start = performance.now();
+  const result = spawnSync("bash", ["-c", command], { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+  if (result.status !== 0) throw new Error(`${command} failed`);
+  return performance.now() - start;
+}
+
+/** How long a step takes, with what it returned. */
+export async function timed<T>(step: () => T | Promise<T>): Promise<{ ms: number; value: T }> {
+  const start = performance.now();
+  const value = await step();
+  return { ms: performance.now() - start, value };
+}
+
+/** The exact command line LocalFleet.agentpod runs for `args`, as an operator would type it in the repository. */
+export const agentpodCommand = (fleet: Pick<LocalFleet, "stack" | "dir">, args: readonly string[]) =>
+  [path.join("bin", "agentpod"), ...args, "--stack", fleet.stack, "--project", fleet.dir].join(" ");
