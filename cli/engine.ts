@@ -65,7 +65,7 @@ export function stepCollector(): { steps: Step[]; onEvent: (event: EngineEvent) 
 }
 
 /** Steps that change something. */
-export const changes = (steps: Step[]) => steps.filter((s) => s.op !== "same" && s.op !== "read");
+export const changes = <S extends Pick<Step, "op">>(steps: readonly S[]): S[] => steps.filter((s) => s.op !== "same" && s.op !== "read");
 
 /**
  * The data claims a preview without host access could not check on the hosts: providers/tenantData.ts probes the host

@@ -423,7 +423,7 @@ export async function previewFleet(
       scratch?.dispose();
       outputs.push({ stack: stackName, text: text + filter.end() });
     }
-    for (const step of collector.steps) steps.push({ ...step, stack: stackName, urn: exists ? step.urn : step.urn });
+    for (const step of collector.steps) steps.push({ ...step, stack: stackName });
     unchecked.push(...claims.unchecked);
   };
 

@@ -7,6 +7,7 @@
  */
 import type { Stack } from "@pulumi/pulumi/automation";
 import { splitDeployment, StackSplitError, type DeploymentV3Like } from "../fleet/stackSplit";
+import { changes } from "./engine";
 import { CommandError, parseCommand, runCommand, type Handler } from "./shared";
 
 const USAGE = `agentpod migrate [--stack local] [--project DIR] [--yes]
@@ -81,8 +82,8 @@ async function migrate(args: string[]): Promise<number> {
     const destructive = preview.steps.filter((s) => DESTRUCTIVE.has(s.op));
     if (preview.failures.length > 0) return putBack(`the preview of the ${stage} stage failed:\n${preview.failures.map((f) => `stack ${f.stack}: ${f.message}`).join("\n")}\n`);
     if (destructive.length > 0) return putBack(`the new stacks would ${destructive.map((s) => `${s.op} ${s.name} (stack ${s.stack})`).join(", ")}`);
-    const changes = preview.steps.filter((s) => s.op !== "same" && s.op !== "read");
-    console.log(`${stage}: preview of ${preview.previewed.length} stack(s): nothing replaced or deleted${changes.length ? `; ${changes.length} in-place change(s): ${changes.map((s) => `${s.op} ${s.name}`).join(", ")}` : ""}`);
+    const inPlace = changes(preview.steps);
+    console.log(`${stage}: preview of ${preview.previewed.length} stack(s): nothing replaced or deleted${inPlace.length ? `; ${inPlace.length} in-place change(s): ${inPlace.map((s) => `${s.op} ${s.name}`).join(", ")}` : ""}`);
 
     const report = await applyFleet(fleet, { through: stage });
     if (report.failures.length > 0) {

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { formatEngineViolations, policyCollector, resolvePolicyPack } from "../policy/engineView";
 import type { RunPermissions } from "../stack/program";
-import type { Step } from "./engine";
+import { changes, type Step } from "./engine";
 import { CommandError, type Handler } from "./shared";
 
 const stackOptions = {
@@ -151,7 +151,7 @@ export const previewCommand: Handler = async (args) => {
   if (options.json) {
     console.log(JSON.stringify({ steps: report.steps, ...(policy ? { policyViolations: policy.all() } : {}), ...(withoutHostAccess ? { uncheckedOnHosts: leftToUp } : {}) }, null, 2));
   } else {
-    const changed = report.steps.filter((s) => s.op !== "same" && s.op !== "read");
+    const changed = changes(report.steps);
     console.log(changed.length === 0 ? "\nagentpod: no changes" : `\nagentpod: ${changed.length} change(s):\n${describeSteps(changed, fleet.name)}`);
   }
   for (const warning of report.warnings) console.error(`agentpod: warning: ${warning}`);
