@@ -255,20 +255,17 @@ export async function applyFleet(fleet: Fleet, options: FleetRunOptions & { thro
 
   const runUp = async (stackName: string, input: PartInput): Promise<Record<string, { value: unknown }> | undefined> => {
     out.write(`${describeScope(stackName, fleet.name) || "fleet"}: applying\n`);
-    const filter = new EngineOutputFilter();
-    let log = "";
     try {
       const stack = stackName === fleet.name ? fleet.stack : await openPart(fleet, stackName, input, { create: true });
-      const result = await stack.up({ onOutput: (chunk) => void (log += filter.push(chunk)), ...policyPacks });
+      // Its output is not streamed (several run at once): a line when it ends, and its errors if it fails.
+      const result = await stack.up(policyPacks);
       ran.push(stackName);
       const counts = Object.entries(result.summary.resourceChanges ?? {}).filter(([op]) => op !== "same");
       for (const [op, n] of counts) changes[op] = (changes[op] ?? 0) + (n ?? 0);
       out.write(`${describeScope(stackName, fleet.name) || "fleet"}: done${counts.length ? ` (${counts.map(([op, n]) => `${op} ${n}`).join(", ")})` : ", no changes"}\n`);
       return result.outputs;
     } catch (error) {
-      log += filter.end();
-      const message = failureText(error);
-      failures.push({ stack: stackName, message });
+      failures.push({ stack: stackName, message: failureText(error) });
       out.write(`${describeScope(stackName, fleet.name) || "fleet"}: FAILED\n`);
       return undefined;
     }
@@ -284,12 +281,10 @@ export async function applyFleet(fleet: Fleet, options: FleetRunOptions & { thro
   // The fleet stack first when its own inputs changed (or it never ran): the hosts need what it creates.
   const sharedPrint = sharedFingerprint(context);
   let shared = fleet.shared;
-  let sharedCurrent = fleet.record.shared === sharedPrint && shared !== undefined && !options.everyStack;
-  if (!sharedCurrent) {
+  if (fleet.record.shared !== sharedPrint || shared === undefined || options.everyStack) {
     // Its own fingerprint goes with it: once it has run, it is current, whatever happens to the other stacks.
     shared = await writeRecord({ ...fleet.record, shared: sharedPrint });
     if (!shared) return finish();
-    sharedCurrent = true;
   }
   if (options.through === "fleet") return finish({ ...recordNow(), shared: sharedPrint });
 
