@@ -133,22 +133,31 @@ ensure_repo() {
 # A consistent copy of a tenant's directory in $STAGE/<tenant>: every SQLite database through SQLite's online
 # backup (as the file's owner), every other file copied; -wal, -shm and -journal files are never copied.
 stage() {
-  local t=$1 src=$TENANTS/$1 dst=$STAGE/$1
+  local t=$1 src=$TENANTS/$1 dst=$STAGE/$1 walk status
   rm -rf "$dst" && mkdir "$dst" && chown --reference="$src" "$dst" && chmod --reference="$src" "$dst" || return 1
-  (cd "$src" && find . -mindepth 1 \\( -name '*-wal' -o -name '*-shm' -o -name '*-journal' \\) -prune -o -print0) |
+  walk=$(mktemp)
+  # A live gateway creates and deletes files and directories while this walks: one that vanished between being
+  # listed and being reached is not an error (find's "No such file or directory" on a path inside, and the checks
+  # below); any other error is.
+  (cd "$src" && LC_ALL=C find . -mindepth 1 \\( -name '*-wal' -o -name '*-shm' -o -name '*-journal' \\) -prune -o -print0) 2>"$walk" |
     while IFS= read -r -d '' p; do
       s="$src/\${p#./}" d="$dst/\${p#./}"
       if [ -d "$s" ] && [ ! -L "$s" ]; then
-        mkdir -p "$d" && chown --reference="$s" "$d" && chmod --reference="$s" "$d" || exit 1
-      elif [ -f "$s" ] && [ ! -L "$s" ] && [ "$(head -c 15 "$s" 2>/dev/null)" = "SQLite format 3" ]; then
+        { mkdir -p "$d" && chown --reference="$s" "$d" && chmod --reference="$s" "$d"; } 2>/dev/null || [ ! -e "$s" ] ||
+          { echo "cannot copy directory \${p#./}" >&2; exit 1; }
+      elif [ -f "$s" ] && [ ! -L "$s" ] && [ "$(head -c 15 "$s" 2>/dev/null | tr -d '\\0')" = "SQLite format 3" ]; then
         setpriv --reuid="$(stat -c %u "$s")" --regid="$(stat -c %g "$s")" --clear-groups \\
           sqlite3 "$s" ".timeout 10000" ".backup '$d'" || { echo "sqlite3 .backup of \${p#./} failed" >&2; exit 1; }
         chmod --reference="$s" "$d" || exit 1
       else
-        # A file that vanished meanwhile (a live gateway's temporary file) is not an error.
         cp -a "$s" "$d" 2>/dev/null || [ ! -e "$s" ] || { echo "cannot copy \${p#./}" >&2; exit 1; }
       fi
     done
+  status=("\${PIPESTATUS[@]}")
+  local errors; errors=$(grep -v "^find: '\\./.*': No such file or directory$" "$walk"); rm -f "$walk"
+  if [ -n "$errors" ]; then echo "$errors" >&2; return 1; fi
+  if [ "\${status[0]}" -ne 0 ] && [ ! -d "$src" ]; then echo "$src vanished while it was copied" >&2; return 1; fi
+  [ "\${status[1]}" -eq 0 ]
 }
 
 field() { jq -r "$2 // empty" "$STATUS/$1.json" 2>/dev/null; }

@@ -1,5 +1,8 @@
 /** Backups as plain data: the job's script, the repository, and what `status` makes of the status files. */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { backupJobProblem, renderBackups } from "../../cli/status";
 import {
@@ -80,6 +83,92 @@ describe("the backup job's script", () => {
   it("names the setting behind every repository error it knows", () => {
     const explain = script.slice(script.indexOf("explain() {"), script.indexOf("REPO_ERROR=\"\""));
     for (const key of ["backupAccessKeyId", "backupSecretAccessKey", "backupBucket", "backupPassword", "backupEndpoint"]) expect(explain).toContain(`agentpod:${key}`);
+  });
+});
+
+/**
+ * The script's own `stage` function, run by bash on a real directory while a "gateway" removes part of it. The race
+ * is made deterministic: the tenant holds two directories, each with more file names than a pipe holds, so find stops
+ * inside the first one it enters; the other one, already listed, is then moved away.
+ */
+describe("staging a live tenant's directory", () => {
+  const stageFunction = renderBackupScript().match(/\nstage\(\) \{[\s\S]*?\n\}\n/)![0];
+
+  async function stageWhileADirectoryVanishes(
+    functionText: string,
+    vanishing: "a directory" | "the whole tenant" = "a directory",
+  ): Promise<{ status: number | null; stderr: string; staged: string; removed: string; stagedFiles: number }> {
+    const root = mkdtempSync(join(tmpdir(), "agentpod-stage-"));
+    try {
+      const tenants = join(root, "tenants"), stage = join(root, "stage");
+      mkdirSync(stage);
+      for (const dir of ["one", "two"]) {
+        mkdirSync(join(tenants, "t", dir), { recursive: true });
+        for (let i = 0; i < 500; i++) writeFileSync(join(tenants, "t", dir, `${"n".repeat(200)}${i}`), "x");
+      }
+      const bash = spawn("bash", ["--norc", "-c", `set -uo pipefail\n${functionText}\nstage t`], { env: { PATH: process.env.PATH, TENANTS: tenants, STAGE: stage } });
+      let stderr = "";
+      bash.stderr.on("data", (chunk) => (stderr += chunk));
+      const exited = new Promise<number | null>((done) => bash.on("close", done));
+      let staged = "", removed = "";
+      for (let tries = 0; tries < 2000 && !removed; tries++) {
+        const [first, second] = ["one", "two"].filter((dir) => existsSync(join(stage, "t", dir)));
+        if (first && !second) {
+          staged = first;
+          removed = staged === "one" ? "two" : "one";
+          if (vanishing === "a directory") renameSync(join(tenants, "t", removed), join(root, "elsewhere"));
+          else rmSync(join(tenants, "t"), { recursive: true });
+        } else await new Promise((wait) => setTimeout(wait, 5));
+      }
+      const status = await exited;
+      const stagedFiles = staged && existsSync(join(stage, "t", staged)) ? readdirSync(join(stage, "t", staged)).length : 0;
+      return { status, stderr, staged, removed, stagedFiles };
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }
+
+  it("a directory that vanishes while it is copied is not an error; the rest is staged", async () => {
+    const run = await stageWhileADirectoryVanishes(stageFunction);
+    expect(run.removed).not.toBe("");
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stagedFiles).toBe(500);
+  });
+
+  it("the tenant's whole directory deleted while it is copied is an error: no partial snapshot", async () => {
+    const run = await stageWhileADirectoryVanishes(stageFunction, "the whole tenant");
+    expect(run.stderr).toMatch(/tenants\/t vanished while it was copied/);
+    expect(run.status).toBe(1);
+  });
+
+  it("control: the race is real — counting every find error as fatal, the same walk fails on the vanished directory", async () => {
+    const vanished = `"^find: '\\./.*': No such file or directory$"`;
+    expect(stageFunction).toContain(vanished);
+    const run = await stageWhileADirectoryVanishes(stageFunction.replace(vanished, `"^no line matches this$"`));
+    expect(run.stderr).toContain(`find: './${run.removed}': No such file or directory`);
+    expect(run.status).toBe(1);
+  });
+
+  it("copies binary files without a warning, and a real error still fails the stage, named", () => {
+    const root = mkdtempSync(join(tmpdir(), "agentpod-stage-"));
+    try {
+      const tenants = join(root, "tenants"), stage = join(root, "stage");
+      mkdirSync(join(tenants, "t"), { recursive: true });
+      mkdirSync(stage);
+      writeFileSync(join(tenants, "t", "blob"), Buffer.from([0, 1, 2, 0, 83, 81, 76, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]));
+      const run = (extra = "") => spawnSync("bash", ["--norc", "-c", `set -uo pipefail\n${stageFunction}\n${extra}stage t`], { env: { PATH: process.env.PATH, TENANTS: tenants, STAGE: stage }, encoding: "utf8" });
+      const good = run();
+      expect(good.stderr).toBe("");
+      expect(good.status).toBe(0);
+      expect(readFileSync(join(stage, "t", "blob"))).toEqual(readFileSync(join(tenants, "t", "blob")));
+      // cp that fails on a file that is still there: the stage fails and says which file.
+      const bad = run("cp() { return 1; }\n");
+      expect(bad.stderr).toContain("cannot copy blob");
+      expect(bad.status).toBe(1);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
