@@ -23,6 +23,7 @@ import { performance } from "node:perf_hooks";
 import { CACHE_DIR, engineEnvironment } from "../cli/engine";
 import { localServerObjectNames } from "../fleet/naming";
 import { agentpodProgram } from "../stack/program";
+import { procTimes } from "./support/figures";
 import { REPO, createLocalFleet, docker, isPortFree, removeFleetObjects, type LocalFleet } from "../test/support/localFleet";
 
 const FLEET = "profile";
@@ -47,20 +48,6 @@ const line = (what: string, value: string, how: string) => console.log(`  ${what
 
 // ---------------------------------------------------------------------------------------------------------------
 // CPU by process: /proc/<pid>/stat of our process tree
-
-interface ProcTimes {
-  /** utime + stime, clock ticks. */
-  self: number;
-  /** cutime + cstime: what the process's reaped children used, clock ticks. */
-  children: number;
-}
-
-function procTimes(pid: number | "self"): ProcTimes {
-  const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ").map(Number);
-  // After "pid (comm) ": state ppid ... utime stime cutime cstime are fields 14-17 of the whole line.
-  return { self: fields[11]! + fields[12]!, children: fields[13]! + fields[14]! };
-}
 
 /** Busy and total jiffies of the whole machine (/proc/stat's first line). */
 function machineTimes(): { busy: number; total: number } {

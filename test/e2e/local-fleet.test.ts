@@ -11,9 +11,11 @@ import { createLocalFleet, localDomain, docker, getVia, handshake, isPortFree, r
 const FLEET = "e2e";
 const PORT = 18080;
 
+/** The gateway's image; also where a probe needs Node.js (the stand-in image is one static binary). */
+const OPENCLAW_IMAGE = "agentpod/openclaw:2026.9.6";
 const tenantsFile = (tenants: string, plans = "") => `${plans}
 defaults:
-  image: agentpod/openclaw:2026.9.6
+  image: ${OPENCLAW_IMAGE}
 hosts:
   - name: local-a
     location: fsn1
@@ -205,7 +207,7 @@ tenants:
     name: alpha
     plan: pro
 hosts: [{name: local-b, serverType: ccx33, location: fsn1}, {name: local-a, serverType: ccx33, location: fsn1}]
-defaults: {image: "agentpod/openclaw:2026.9.6"}
+defaults: {image: "${OPENCLAW_IMAGE}"}
 `);
     const changed = changedSteps(fleet.agentpod(["preview", "--json"]).stdout);
     expect(changed).toEqual([]);
@@ -249,7 +251,7 @@ defaults: {image: "agentpod/openclaw:2026.9.6"}
     const create =
       `node -e "const r=require('http').request({socketPath:'/var/run/docker.sock',path:'/containers/create?name=${FLEET}-escape',method:'POST',headers:{'content-type':'application/json'}},` +
       `res=>{console.log('status',res.statusCode);res.resume()});r.on('error',e=>console.log('refused',e.code));r.end(JSON.stringify({Image:'agentpod/standin:1'}))"`;
-    const run = (position: string[]) => fleet.docker("local-a", ["run", "--rm", "--user", "0", ...position, "--entrypoint", "sh", "agentpod/standin:1", "-c", create]);
+    const run = (position: string[]) => fleet.docker("local-a", ["run", "--rm", "--user", "0", ...position, "--entrypoint", "sh", OPENCLAW_IMAGE, "-c", create]);
     // Traefik's position: its mounts and its network namespace, as root like Traefik.
     expect(run(["--volumes-from", traefik, "--network", `container:${traefik}`])).toBe("refused ENOENT");
     // Positive control: the same call where the engine's socket is mounted creates the container.
@@ -265,7 +267,7 @@ defaults: {image: "agentpod/openclaw:2026.9.6"}
     // server's forwarding like the real ones; and a service listening on the host itself.
     onServer(`set -eu
       docker run -d --name ${FLEET}-internet --network none agentpod/standin:1 >/dev/null
-      docker run -d --name ${FLEET}-hostsvc --network host -e PORT=18999 agentpod/standin:1 >/dev/null
+      docker run -d --name ${FLEET}-hostsvc --network host --entrypoint node ${OPENCLAW_IMAGE} -e "require('net').createServer((s) => s.end()).listen(18999)" >/dev/null
       pid=$(docker inspect -f '{{.State.Pid}}' ${FLEET}-internet)
       ip link add apinet0 type veth peer name apinet1
       ip link set apinet1 netns $pid

@@ -40,7 +40,8 @@ export interface LocalFleet {
   writeTenants(yaml: string): void;
   /** Sets (or replaces) one `agentpod:` setting in the stack file. */
   setConfig(key: string, value: string): void;
-  agentpod(args: string[], options?: { allowFailure?: boolean }): CommandResult;
+  /** Runs bin/agentpod on this fleet; a command still running after `timeoutMs` (default 15 min) is killed and fails. */
+  agentpod(args: string[], options?: { allowFailure?: boolean; timeoutMs?: number }): CommandResult;
   /**
    * The same, without blocking this process: probe loops and watchers in the test keep running while the command
    * does (a synchronous call would freeze them, and their timers would fire as failures when it returns).
@@ -112,8 +113,8 @@ export function createLocalFleet(options: { fleet: string; port: number; stack?:
       config[key] = value;
       writeStackFile();
     },
-    agentpod(args, { allowFailure = false } = {}) {
-      const result = spawnSync(AGENTPOD, [...args, "--stack", stack, "--project", dir], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: COMMAND_TIMEOUT_MS });
+    agentpod(args, { allowFailure = false, timeoutMs = COMMAND_TIMEOUT_MS } = {}) {
+      const result = spawnSync(AGENTPOD, [...args, "--stack", stack, "--project", dir], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs });
       return checked(args, { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr }, allowFailure);
     },
     agentpodAsync(args, { allowFailure = false } = {}) {
