@@ -250,7 +250,7 @@ defaults: {image: "${OPENCLAW_IMAGE}"}
     expect(fleet.docker("local-a", ["inspect", traefik, "--format", "{{json .Mounts}}"])).not.toContain("docker.sock");
     const create =
       `node -e "const r=require('http').request({socketPath:'/var/run/docker.sock',path:'/containers/create?name=${FLEET}-escape',method:'POST',headers:{'content-type':'application/json'}},` +
-      `res=>{console.log('status',res.statusCode);res.resume()});r.on('error',e=>console.log('refused',e.code));r.end(JSON.stringify({Image:'agentpod/standin:1'}))"`;
+      `res=>{console.log('status',res.statusCode);res.resume()});r.on('error',e=>console.log('refused',e.code));r.end(JSON.stringify({Image:'${OPENCLAW_IMAGE}'}))"`;
     const run = (position: string[]) => fleet.docker("local-a", ["run", "--rm", "--user", "0", ...position, "--entrypoint", "sh", OPENCLAW_IMAGE, "-c", create]);
     // Traefik's position: its mounts and its network namespace, as root like Traefik.
     expect(run(["--volumes-from", traefik, "--network", `container:${traefik}`])).toBe("refused ENOENT");
