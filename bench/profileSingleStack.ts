@@ -23,7 +23,7 @@ import { performance } from "node:perf_hooks";
 import { CACHE_DIR, engineEnvironment } from "../cli/engine";
 import { localServerObjectNames } from "../fleet/naming";
 import { agentpodProgram } from "../stack/program";
-import { procTimes } from "./support/figures";
+import { machineTimes, procTimes } from "./support/figures";
 import { REPO, createLocalFleet, docker, isPortFree, removeFleetObjects, type LocalFleet } from "../test/support/localFleet";
 
 const FLEET = "profile";
@@ -48,14 +48,6 @@ const line = (what: string, value: string, how: string) => console.log(`  ${what
 
 // ---------------------------------------------------------------------------------------------------------------
 // CPU by process: /proc/<pid>/stat of our process tree
-
-/** Busy and total jiffies of the whole machine (/proc/stat's first line). */
-function machineTimes(): { busy: number; total: number } {
-  const [, ...values] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = values.map(Number) as number[];
-  const busy = user! + nice! + system! + irq! + softirq! + steal!;
-  return { busy, total: busy + idle! + iowait! };
-}
 
 /**
  * CPU time of the local server (its dockerd and everything it runs) from its container's cgroup, in ms: a reader

@@ -54,3 +54,11 @@ export async function childrenCpuMs<T>(step: () => T | Promise<T>): Promise<{ cp
   const value = await step();
   return { cpuMs: (procTimes("self").children - before) * 10, value };
 }
+
+/** Busy and total jiffies (10 ms) of the whole machine (/proc/stat's first line). */
+export function machineTimes(): { busy: number; total: number } {
+  const [, ...values] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = values.map(Number) as number[];
+  const busy = user! + nice! + system! + irq! + softirq! + steal!;
+  return { busy, total: busy + idle! + iowait! };
+}
