@@ -8,7 +8,7 @@
  * Usage: npm run bench:healthchecks [-- N]   (default 40; run it under the e2e lock, with nothing else running)
  */
 import { docker } from "../test/support/localFleet";
-import { machineTimes } from "./support/figures";
+import { machineTimes, TICK_MS } from "./support/figures";
 
 const PREFIX = "agentpod-hcbench-";
 const IMAGE = "agentpod/standin:1";
@@ -20,7 +20,7 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 async function busyOver(ms: number): Promise<number> {
   const before = machineTimes();
   await sleep(ms);
-  return (machineTimes().busy - before.busy) * 10;
+  return (machineTimes().busy - before.busy) * TICK_MS;
 }
 
 const ours = () => docker(["ps", "-aq", "--filter", `name=^${PREFIX}`], { allowFailure: true }).split("\n").filter(Boolean);
@@ -44,10 +44,11 @@ async function main() {
     const checks = (count * WINDOW_MS) / 1000 / INTERVAL_S;
     const perCheck = (loaded - idle) / checks;
     const line = (what: string, value: string) => console.log(`  ${what.padEnd(58)} ${value}`);
-    line("machine busy over 30 s, no stand-ins", `${(idle / 1000).toFixed(1)} s CPU`);
-    line(`machine busy over 30 s, ${count} stand-ins (${healthy} healthy)`, `${(loaded / 1000).toFixed(1)} s CPU`);
+    const window = `${WINDOW_MS / 1000} s`;
+    line(`machine busy over ${window}, no stand-ins`, `${(idle / 1000).toFixed(1)} s CPU`);
+    line(`machine busy over ${window}, ${count} stand-ins (${healthy} healthy)`, `${(loaded / 1000).toFixed(1)} s CPU`);
     line("per health check (dockerd, containerd, shim, runc, the check)", `${perCheck.toFixed(0)} ms CPU`);
-    line("so, per 100 tenants at one check every 5 s", `${((perCheck * 20) / 1000).toFixed(2)} cores`);
+    line(`so, per 100 tenants at one check every ${INTERVAL_S} s`, `${((perCheck * 100) / INTERVAL_S / 1000).toFixed(2)} cores`);
   } finally {
     removeOurs();
   }

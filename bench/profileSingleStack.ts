@@ -14,7 +14,7 @@
  * Needs inotifywait (Debian: inotify-tools) for the checkpoint writes and Go for the engine's profile.
  */
 import { LocalWorkspace, PulumiCommand, type EngineEvent, type PreviewOptions, type Stack, type UpOptions } from "@pulumi/pulumi/automation";
-import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
@@ -23,13 +23,12 @@ import { performance } from "node:perf_hooks";
 import { CACHE_DIR, engineEnvironment } from "../cli/engine";
 import { localServerObjectNames } from "../fleet/naming";
 import { agentpodProgram } from "../stack/program";
-import { machineTimes, procTimes } from "./support/figures";
+import { machineTimes, procTimes, TICK_MS } from "./support/figures";
 import { REPO, createLocalFleet, docker, isPortFree, removeFleetObjects, type LocalFleet } from "../test/support/localFleet";
 
 const FLEET = "profile";
 const PORT = 18880;
 const HOST = "local";
-const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 const SAMPLE_INTERVAL_MS = 100;
 
 const tenantName = (i: number) => `t${String(i).padStart(3, "0")}`;
@@ -144,7 +143,7 @@ interface CpuBreakdown {
 }
 
 export async function withCpuBreakdown<T>(run: () => Promise<T>, excludedPids: number[] = []): Promise<{ result: T; cpu: CpuBreakdown }> {
-  const tickMs = 1000 / CLOCK_TICKS;
+  const tickMs = TICK_MS;
   const localServerCpuMs = localServerCpuReader();
   const sampler = spawn(process.execPath, ["-e", SAMPLER, String(process.pid), excludedPids.join(",")], { stdio: ["pipe", "pipe", "inherit"] });
   let samples = "";
@@ -176,7 +175,7 @@ export async function withCpuBreakdown<T>(run: () => Promise<T>, excludedPids: n
       ourProcessMs,
       treeMs,
       unsampledMs: treeMs - ourProcessMs - sampledMs,
-      machineBusyMs: ((machine1.busy - machine0.busy) * 1000) / CLOCK_TICKS,
+      machineBusyMs: (machine1.busy - machine0.busy) * TICK_MS,
       machineCapacityMs: (wallMs * cores),
       ...(server0 !== undefined && server1 !== undefined ? { localServerMs: server1 - server0 } : {}),
     },

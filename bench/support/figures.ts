@@ -1,7 +1,7 @@
 /**
  * What the benchmarks share: timing a command or a step, and printing a figure beside the command behind it.
  */
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import * as path from "node:path";
@@ -31,8 +31,11 @@ export async function timed<T>(step: () => T | Promise<T>): Promise<{ ms: number
 export const agentpodCommand = (fleet: Pick<LocalFleet, "stack" | "dir">, args: readonly string[]) =>
   [path.join("bin", "agentpod"), ...args, "--stack", fleet.stack, "--project", fleet.dir].join(" ");
 
+/** Milliseconds per clock tick, the unit /proc reports CPU time in. */
+export const TICK_MS = 1000 / Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+
 export interface ProcTimes {
-  /** utime + stime, clock ticks (10 ms). */
+  /** utime + stime, clock ticks. */
   self: number;
   /** cutime + cstime: what the process's reaped children (and theirs, once reaped) used, clock ticks. */
   children: number;
@@ -47,15 +50,16 @@ export function procTimes(pid: number | "self"): ProcTimes {
 
 /**
  * CPU time, in ms, that a command run by `step` to completion used itself (bin/agentpod, the engine, its plugins):
- * the growth of this process's reaped children's time. Unlike wall time it does not grow with the machine's load.
+ * the growth of this process's reaped children's time. It grows far less than wall time with the machine's load
+ * (contention still inflates it somewhat).
  */
 export async function childrenCpuMs<T>(step: () => T | Promise<T>): Promise<{ cpuMs: number; value: T }> {
   const before = procTimes("self").children;
   const value = await step();
-  return { cpuMs: (procTimes("self").children - before) * 10, value };
+  return { cpuMs: (procTimes("self").children - before) * TICK_MS, value };
 }
 
-/** Busy and total jiffies (10 ms) of the whole machine (/proc/stat's first line). */
+/** Busy and total clock ticks of the whole machine (/proc/stat's first line). */
 export function machineTimes(): { busy: number; total: number } {
   const [, ...values] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
   const [user, nice, system, idle, iowait, irq, softirq, steal] = values.map(Number) as number[];
