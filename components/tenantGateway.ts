@@ -8,6 +8,7 @@ import {
   GATEWAY_CONFIG_DIR,
   GATEWAY_ENV,
   GATEWAY_HEALTHCHECK,
+  GATEWAY_HEALTH_TIMING,
   GATEWAY_TMPFS,
   GATEWAY_WORKDIR,
   GATEWAY_STATE_DIR,
@@ -78,6 +79,13 @@ export interface TenantGatewayArgs {
   readonly healthTimeoutSeconds?: number;
   /** Change to rotate the gateway token. Default "": never rotated. */
   readonly tokenRotation?: string;
+  /**
+   * Whether a new health check (fleet/gateway.ts GATEWAY_HEALTHCHECK, GATEWAY_HEALTH_TIMING) reaches the running
+   * container in this run. Default false: it keeps the one it was created with, since a change of it replaces the
+   * container, and a fleet-wide change would restart every gateway at once. Set it when the image changes: the new
+   * health check then arrives with the image, in the rollout's waves. A new container gets the current one either way.
+   */
+  readonly renewHealthCheck?: boolean;
 }
 
 /**
@@ -232,7 +240,14 @@ export class TenantGateway extends pulumi.ComponentResource {
         // Read-only root: the gateway writes its state directory (the data volume) and these bounded tmpfs only.
         readOnly: true,
         tmpfs: GATEWAY_TMPFS,
-        healthcheck: { tests: GATEWAY_HEALTHCHECK, interval: goDuration(5), timeout: goDuration(5), retries: 3, startPeriod: goDuration(60), startInterval: goDuration(0) },
+        healthcheck: {
+          tests: GATEWAY_HEALTHCHECK,
+          interval: goDuration(GATEWAY_HEALTH_TIMING.intervalSeconds),
+          timeout: goDuration(GATEWAY_HEALTH_TIMING.timeoutSeconds),
+          retries: GATEWAY_HEALTH_TIMING.retries,
+          startPeriod: goDuration(GATEWAY_HEALTH_TIMING.startPeriodSeconds),
+          startInterval: goDuration(GATEWAY_HEALTH_TIMING.startIntervalSeconds),
+        },
         // Create fails unless the gateway turns healthy in time: a broken tenant fails `pulumi up`.
         wait: true,
         waitTimeout: args.healthTimeoutSeconds ?? 180,
@@ -240,7 +255,7 @@ export class TenantGateway extends pulumi.ComponentResource {
         logDriver: "json-file",
         logOpts: { "max-size": "10m", "max-file": "3" },
       },
-      { ...opts, dependsOn: [attachment, this.config] },
+      { ...opts, dependsOn: [attachment, this.config], ...(args.renewHealthCheck ? {} : { ignoreChanges: ["healthcheck"] }) },
     );
   }
 }

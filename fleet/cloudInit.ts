@@ -52,6 +52,17 @@ export function renderCloudInit(hostKey?: HostKeyPair): string {
   ].join("\n");
 }
 
+/** The oldest Docker engine API the hosts may run: 1.44 (Docker 25) has the health check's start interval. */
+export const MIN_DOCKER_API = "1.44";
+
+/** Fails the readiness gate on an engine older than MIN_DOCKER_API (the gateways' health checks need it), saying so. */
+export function dockerApiCheckCommands(): string[] {
+  return [
+    `api=$(docker version --format '{{.Server.APIVersion}}')`,
+    `[ "$(printf '%s\\n' ${MIN_DOCKER_API} "$api" | sort -V | head -n 1)" = ${MIN_DOCKER_API} ] || { echo "the Docker engine speaks API $api; AgentPod needs ${MIN_DOCKER_API} or later (Docker 25): upgrade docker.io on this host" >&2; exit 1; }`,
+  ];
+}
+
 /**
  * The readiness gate's script, the same on every host: waits for cloud-init where there is one, makes sure the
  * persistent data volume is mounted at HOST_DATA_MOUNT (Hetzner: mounts it by its stable device id and grows its
@@ -80,6 +91,7 @@ export function renderReadinessScript(volumeDevice?: string, volumeSizeGb?: numb
     ...installTenantDiskCommands(),
     "ready=no; for i in $(seq 1 120); do if docker info >/dev/null 2>&1; then ready=yes; break; fi; sleep 1; done",
     "[ $ready = yes ] || { echo 'docker did not answer within 120 s' >&2; exit 1; }",
+    ...dockerApiCheckCommands(),
     // After Docker, whose DOCKER-USER chain the fence hooks into.
     ...installFenceCommands(),
   ].join("\n");

@@ -93,5 +93,14 @@ export const GATEWAY_HEALTHCHECK = [
   `fetch('http://127.0.0.1:${GATEWAY_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
 ];
 
+/**
+ * When Docker runs GATEWAY_HEALTHCHECK, in seconds. Each check is an exec in the container that costs the host about
+ * 50 ms of engine CPU plus the Node.js start (`npm run bench:healthchecks`): every 5 s that was about a core per 100
+ * tenants. So a running gateway is checked every 30 s, and a starting one every second (Docker's start interval,
+ * engine API 1.44 or later: the hosts' readiness gate checks it) until it is healthy or the start period is over,
+ * which also tells `pulumi up` and the rollout gate within a second that it is up.
+ */
+export const GATEWAY_HEALTH_TIMING = { intervalSeconds: 30, startIntervalSeconds: 1, startPeriodSeconds: 60, timeoutSeconds: 5, retries: 3 } as const;
+
 /** Docker's names for a tenant's objects: defined with every other Docker name in fleet/naming.ts. */
 export { dockerNames } from "./naming";

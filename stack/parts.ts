@@ -65,6 +65,9 @@ function tenantPermissions(permissions: RunPermissions, tenant: string): RunPerm
 const effectiveTenant = (tenant: TenantPlan, permissions: RunPermissions): TenantPlan =>
   permissions.heldImages && Object.hasOwn(permissions.heldImages, tenant.name) ? { ...tenant, image: permissions.heldImages[tenant.name]! } : tenant;
 
+/** The record says the tenant runs another image than this run deploys (a tenant not yet recorded: no change). */
+const imageChanges = (record: FleetRecord, tenant: TenantPlan): boolean => Object.hasOwn(record.tenants, tenant.name) && record.tenants[tenant.name]!.image !== tenant.image;
+
 export interface PlannedPart<I> {
   readonly stack: string;
   readonly input: I;
@@ -96,7 +99,9 @@ export const fingerprintOf = (codeDigest: string, input: unknown) => createHash(
  */
 const partFingerprint = (codeDigest: string, input: HostPartInput | TenantPartInput) => {
   const { withoutHostAccess: _previewOnly, ...permissions } = input.permissions;
-  return fingerprintOf(codeDigest, { ...input, permissions });
+  // Follows from the image, which the fingerprint holds; kept, it would make every upgraded tenant run once more.
+  const { renewHealthCheck: _followsImage, ...rest } = input as TenantPartInput;
+  return fingerprintOf(codeDigest, { ...rest, permissions });
 };
 
 /** The fleet stack's own inputs (its record of the other stacks is its output, not an input). */
@@ -146,6 +151,7 @@ export function planTenantParts(
       tenant,
       ...(source === "own" || source === "shared" ? { modelKeySource: source } : {}),
       healthTimeoutSeconds,
+      ...(imageChanges(context.record, tenant) ? { renewHealthCheck: true as const } : {}),
       ...(hosts[tenant.host] ? { host: hosts[tenant.host] } : {}),
       ...(changing[tenant.host]?.length ? { hostChanging: changing[tenant.host] } : {}),
       permissions: tenantPermissions(context.permissions, tenant.name),

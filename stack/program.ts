@@ -351,6 +351,7 @@ function buildTenant(
   key: { env: string; value: pulumi.Output<string> } | undefined,
   healthTimeoutSeconds: number,
   after: readonly pulumi.Resource[],
+  renewHealthCheck = false,
 ): { output: TenantOutput; token: pulumi.Output<string> } {
   const gateway = new TenantGateway(tenant.name, {
     name: tenant.name,
@@ -359,6 +360,7 @@ function buildTenant(
     image: permissions.heldImages && Object.hasOwn(permissions.heldImages, tenant.name) ? permissions.heldImages[tenant.name]! : tenant.image,
     plan: tenant.plan,
     healthTimeoutSeconds,
+    ...(renewHealthCheck ? { renewHealthCheck } : {}),
     provider: host.provider,
     dockerHost: host.dockerHost,
     hostShell: host.shell,
@@ -471,6 +473,8 @@ export interface TenantPartInput extends PartCommon {
   readonly tenant: TenantPlan;
   readonly modelKeySource?: "own" | "shared";
   readonly healthTimeoutSeconds: number;
+  /** Its image changes in this run (the record says it runs another): its container takes the current health check. */
+  readonly renewHealthCheck?: true;
   /** The outputs of the host's stack; undefined when it has not been created yet (a preview then shows them unknown). */
   readonly host?: HostOutputs;
   /** Preview only: the host outputs that the host's pending changes make new, unknown to this preview. */
@@ -570,7 +574,7 @@ function tenantPart(input: TenantPartInput, secrets: SecretSettings): Record<str
   const containerName = (outputs ? pulumi.output(outputs.proxy.containerName) : pulumi.output(unknown)) as pulumi.Output<string>;
   const proxy = tenantProxyOf({ containerName, containerId: known("proxy.containerId", outputs?.proxy.containerId) }, proxyChallenge(settings), proxyPorts(settings));
   const keys = input.modelKeySource ? modelKeyInputs({ tenants: [tenant] }, { sources: { [tenant.name]: input.modelKeySource } }, secrets) : new Map();
-  const built = buildTenant(tenant, settings, host, proxy, input.permissions, keys.get(tenant.name), input.healthTimeoutSeconds, []);
+  const built = buildTenant(tenant, settings, host, proxy, input.permissions, keys.get(tenant.name), input.healthTimeoutSeconds, [], input.renewHealthCheck === true);
   return { tenant: built.output, gatewayToken: pulumi.secret(built.token) };
 }
 

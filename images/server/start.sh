@@ -14,4 +14,7 @@ rm -f /agentpod/api/docker.sock /var/run/docker.pid /var/run/docker/containerd/c
     if docker info >/dev/null 2>&1; then [ ! -x /usr/local/sbin/agentpod-fence ] || /usr/local/sbin/agentpod-fence; exit 0; fi
     sleep 1
   done ) &
+# The server's /proc/sys is read-only (it is not privileged: toolchain notes), so Docker 26 cannot turn IPv6 off on a
+# container's interface of an IPv4-only network and would refuse to start the container; it may leave it on.
+export DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE=1
 exec dockerd --host unix:///agentpod/api/docker.sock --host unix:///var/run/docker.sock --config-file /etc/docker/daemon.json

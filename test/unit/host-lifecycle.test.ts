@@ -11,7 +11,7 @@ import * as path from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
 import { ReplacementError, planHostReplacement, tenantEngineResources, withoutResources, type StateResource } from "../../cli/replacementPlan";
-import { HOST_DATA_MOUNT, TENANT_DATA_ROOT, renderReadinessScript } from "../../fleet/cloudInit";
+import { HOST_DATA_MOUNT, MIN_DOCKER_API, TENANT_DATA_ROOT, dockerApiCheckCommands, renderReadinessScript } from "../../fleet/cloudInit";
 import {
   DISK_SHRINK_EXIT,
   DISK_TOO_SMALL_EXIT,
@@ -777,6 +777,31 @@ describe("readiness script", () => {
     expect(script).toContain(">> /etc/fstab");
     expect(script).not.toContain("not mounted");
     expect(script.indexOf("mount -o")).toBeLessThan(script.indexOf(`mkdir -p ${TENANT_DATA_ROOT}`));
+  });
+
+  test("refuses a Docker engine older than API 1.44 and says so; 1.44 and later pass", () => {
+    const bin = mkdtempSync(path.join(tmpdir(), "agentpod-docker-api-"));
+    const check = dockerApiCheckCommands().join("\n");
+    const withEngine = (api: string) => {
+      // A stand-in docker CLI that answers `docker version --format ...` as an engine of that API version.
+      writeFileSync(path.join(bin, "docker"), `#!/bin/sh\necho ${api}\n`, { mode: 0o755 });
+      return spawnSync("sh", ["-c", check], { encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin` } });
+    };
+    try {
+      for (const api of ["1.41", "1.43", "1.9"]) {
+        const result = withEngine(api);
+        expect(result.status, api).toBe(1);
+        expect(result.stderr).toContain(`the Docker engine speaks API ${api}; AgentPod needs ${MIN_DOCKER_API} or later (Docker 25)`);
+      }
+      for (const api of ["1.44", "1.45", "1.51", "2.0"]) expect(withEngine(api).status, api).toBe(0);
+      // After Docker answers, before the fence is installed.
+      const script = renderReadinessScript();
+      expect(script).toContain(check);
+      expect(script.indexOf(check)).toBeGreaterThan(script.indexOf("docker info"));
+      expect(script.indexOf(check)).toBeLessThan(script.indexOf("agentpod-fence"));
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 });
 

@@ -103,6 +103,25 @@ describe("the split fleet declares what the fleet in one stack declares", () => 
   });
 });
 
+describe("the gateway's health check", () => {
+  it("checks every 30 s, every second while starting; a running container keeps its own unless its image changes", async () => {
+    const context = planContext();
+    const fleetPart = await runPart({ kind: "fleet", settings: context.settings, secrets: {}, record: context.record });
+    const hostRuns: Array<readonly [string, HostOutputs]> = [];
+    for (const p of planHostParts(context, fleetPart.outputs.shared)) hostRuns.push([p.input.host.name, (await runPart(p.input)).outputs.host as HostOutputs]);
+    const part = planTenantParts(context, Object.fromEntries(hostRuns))[0]!;
+    const gatewayOf = async (input: PartInput) => (await runPart(input)).named(`${part.input.tenant.name}-gateway`);
+
+    const kept = await gatewayOf(part.input);
+    expect(kept.inputs.healthcheck).toMatchObject({ interval: "30s", startInterval: "1s", startPeriod: "1m0s", retries: 3 });
+    expect(kept.options.ignoreChanges).toEqual(["healthcheck"]);
+    // Control: with its image changing, the same container takes the program's health check.
+    const renewed = await gatewayOf({ ...part.input, renewHealthCheck: true });
+    expect(renewed.inputs.healthcheck).toEqual(kept.inputs.healthcheck);
+    expect(renewed.options.ignoreChanges).toBeUndefined();
+  });
+});
+
 describe("what a host's pending changes make new for its tenants' previews", () => {
   const step = (op: string, name: string) => ({ op, name });
   it("a new proxy container: its id; a new server: its id, and on Hetzner its addresses, endpoint and shell; a new host key: the key and shell", () => {

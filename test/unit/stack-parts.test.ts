@@ -229,6 +229,29 @@ describe("stack/parts: which stacks a change reaches", () => {
       }),
     );
   });
+
+  test("only a tenant whose image changes renews its gateway's health check; once recorded, it does not run again", () => {
+    fc.assert(
+      fc.property(fleetShape, (shape) => {
+        const outputs = Object.fromEntries(shape.hosts.map((h) => [h, hostOutputs(h)]));
+        const recordOf = (tenants: ReturnType<typeof planTenantParts>): FleetRecord => ({
+          hosts: {},
+          tenants: Object.fromEntries(tenants.map((p) => [p.input.tenant.name, { fingerprint: p.fingerprint, output: { url: "", host: p.input.tenant.host, plan: "", healthUrl: "" }, token: "", image: p.input.tenant.image }])),
+        });
+        // Not yet recorded (a new tenant, or a fleet being migrated): its container is created, or kept as it is.
+        const first = planTenantParts(contextOf(shape), outputs);
+        expect(first.filter((p) => p.input.renewHealthCheck)).toEqual([]);
+        const upgraded = shape.tenants[0]!;
+        const edited = replaceTenant(shape, upgraded.name, { image: IMAGES.find((i) => i !== upgraded.image)! });
+        const upgrade = planTenantParts(contextOf(edited, {}, { record: recordOf(first) }), outputs);
+        expect(upgrade.filter((p) => p.input.renewHealthCheck).map((p) => p.stack)).toEqual([tenantStack(upgraded.name)]);
+        // Recorded with its new image, nothing runs: the flag follows the image and is not part of the fingerprint.
+        const after = planTenantParts(contextOf(edited, {}, { record: recordOf(upgrade) }), outputs);
+        expect(after.filter((p) => p.changed || p.input.renewHealthCheck)).toEqual([]);
+        expect(after.map((p) => p.fingerprint)).toEqual(upgrade.map((p) => p.fingerprint));
+      }),
+    );
+  });
 });
 
 describe("stack/parts: removals and stable JSON", () => {
