@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { formatEngineViolations, policyCollector, resolvePolicyPack } from "../policy/engineView";
 import type { RunPermissions } from "../stack/program";
 import { changes, type Step } from "./engine";
+import type { Fleet } from "./fleetStacks";
 import { CommandError, type Handler } from "./shared";
 
 const stackOptions = {
@@ -87,21 +88,22 @@ export const upCommand: Handler = async (args) => {
   const operation = adopt.length ? { adopt } : {};
   const parallel = parallelOption(options.parallel);
   const { openFleet, applyFleet } = await fleetStacks();
-  const runUp = async (permissions: RunPermissions) => {
-    // Each run opens the fleet afresh: the record it continues from is the one the previous run wrote.
-    const report = await applyFleet(await openFleet(options.stack, options.project, { create: true }), { permissions, parallel, everyStack: options.all, ...(policyPack ? { policyPack } : {}) });
+  const opened = await openFleet(options.stack, options.project, { create: true });
+  const runUp = async (permissions: RunPermissions, fleet?: Fleet) => {
+    // A rollout's runs open the fleet afresh: the record each continues from is the one the previous run wrote.
+    const report = await applyFleet(fleet ?? (await openFleet(options.stack, options.project)), { permissions, parallel, everyStack: options.all, ...(policyPack ? { policyPack } : {}) });
     if (report.failures.length > 0) throw new CommandError(`${report.failures.length} stack(s) failed; the others are applied, and \`agentpod up\` continues from here:\n${describeFailures(report.failures)}`);
     return report;
   };
   // An image change of deployed tenants rolls out in health-gated waves (cli/rollout.ts); anything else is one run.
   const { planImageRollout, runRollout } = await import("./rollout");
-  const rollout = await planImageRollout(await openFleet(options.stack, options.project, { create: true }));
+  const rollout = await planImageRollout(opened);
   if (rollout) {
     const code = await runRollout(rollout, { operation, up: async (permissions) => void (await runUp(permissions)) });
     if (code === 0) console.log(`\nagentpod: ${options.stack} is up`);
     return code;
   }
-  const report = await runUp(operation);
+  const report = await runUp(operation, opened);
   const summary = Object.entries(report.changes).map(([op, n]) => `${op} ${n}`);
   console.log(`\nagentpod: ${options.stack} is up (${report.ran.length === 0 ? "no stack's inputs changed" : `${report.ran.length} stack(s) ran${summary.length ? `: ${summary.join(", ")}` : ", no changes"}`})`);
   return 0;

@@ -37,7 +37,7 @@ STANDIN_IMAGE="agentpod/standin:1"
 SERVER_SUITE=trixie
 SERVER_BASE_IMAGE="agentpod/server-base:${SERVER_SUITE}"
 SERVER_IMAGE="agentpod/server:1"
-SERVER_PACKAGES="ca-certificates,tini,docker.io,iptables,iproute2,procps"
+SERVER_PACKAGES="ca-certificates,tini,docker.io,docker-cli,iptables,iproute2,procps"
 BACKUP_BASE_IMAGE="agentpod/backup-base:${SUITE}"
 BACKUP_IMAGE="agentpod/backup:1"
 BACKUP_PACKAGES="ca-certificates,tini,restic,sqlite3,jq,procps"
@@ -304,7 +304,9 @@ debootstrap_image() {
   name="$(basename "$rootfs")"
   recipe="$(printf 'debootstrap %s minbase %s v1' "$suite" "$packages" | sha)"
   needs_build "$image" "$recipe" || return 0
-  if [[ ! -f "$rootfs/.complete" ]]; then
+  # The cached tree is reused only if it was made by this recipe (the same suite and packages).
+  if [[ "$(cat "$rootfs/.complete" 2>/dev/null)" != "$recipe" ]]; then
+    rm -rf "$rootfs"
     [[ $(id -u) -eq 0 ]] || die "debootstrap needs root; run as root or provide $image"
     command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
     say "debootstrap --variant=minbase --include=$packages $suite (about 60 s)"
@@ -314,7 +316,7 @@ debootstrap_image() {
       >"$IMG_CACHE/debootstrap-$name.log" 2>&1 || { tail -n 30 "$IMG_CACHE/debootstrap-$name.log" >&2; die "debootstrap failed"; }
     rm -rf "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/* "$tmp"/etc/hostname
     : >"$tmp/etc/resolv.conf"
-    touch "$tmp/.complete"
+    echo "$recipe" >"$tmp/.complete"
     mv "$tmp" "$rootfs"
     took "debootstrap done"
   fi
