@@ -51,7 +51,8 @@ export const DISK_SHELL_FUNCTIONS = [
   "loop_nodes() {",
   // Several tenants' scripts may run at once: a node another made meanwhile is not an error.
   "  [ -e /dev/loop-control ] || mknod -m 660 /dev/loop-control c 10 237 2>/dev/null || [ -e /dev/loop-control ]",
-  "  n=$(losetup -f | sed 's,^/dev/loop,,'); i=0",
+  // The number of the first free device only: util-linux 2.41 appends " (lost)" when its node is missing.
+  "  n=$(losetup -f | sed -n 's,^/dev/loop\\([0-9]*\\).*,\\1,p'); i=0",
   "  while [ $i -le $((n + 32)) ]; do [ -e /dev/loop$i ] || mknod -m 660 /dev/loop$i b 7 $i 2>/dev/null || true; i=$((i + 1)); done",
   "}",
   `mount_disk() { mkdir -p "$2"; mountpoint -q "$2" || mount -o ${DISK_MOUNT_OPTIONS} "$1" "$2"; }`,
