@@ -7,7 +7,8 @@
  * per tenant (test/support/localFleet.ts, each in a worker thread) GETs /healthz through Traefik every 100 ms:
  * a tenant's downtime is the span from its first failed probe to its last, plus one interval. Start-to-healthy is
  * the gateway's own: its new container's start to its first passing health check (the host engine's events; checks
- * run every 5 s, so this is up to 5 s past the moment it could answer). Target: downtime <= start-to-healthy + 2 s.
+ * run every second while it starts, GATEWAY_HEALTH_TIMING in fleet/gateway.ts, so this is at most a second past the
+ * moment it could answer). Target: downtime <= start-to-healthy + 2 s.
  * Usage: npm run bench:rollout (under the e2e lock: flock /tmp/agentpod-e2e.lock npm run bench:rollout).
  */
 import { performance } from "node:perf_hooks";
