@@ -62,7 +62,7 @@ function tenantPermissions(permissions: RunPermissions, tenant: string): RunPerm
 }
 
 /** A tenant as this run deploys it: an image rollout holds the tenants it has not reached on their current image. */
-const effectiveTenant = (tenant: TenantPlan, permissions: RunPermissions): TenantPlan =>
+export const effectiveTenant = (tenant: TenantPlan, permissions: RunPermissions): TenantPlan =>
   permissions.heldImages && Object.hasOwn(permissions.heldImages, tenant.name) ? { ...tenant, image: permissions.heldImages[tenant.name]! } : tenant;
 
 /** The record says the tenant runs another image than this run deploys (a tenant not yet recorded: no change). */

@@ -21,7 +21,7 @@ import { MODEL_PROVIDERS, MODEL_PROVIDER_NAMES, type ModelProvider } from "../fl
 import { TENANT_KEYS_SETTING, planModelKeys, sharedKeyWarning, unusedKeyWarning, type ModelKeyPlan } from "../fleet/modelKeys";
 import { TenantsFileError } from "../fleet/issues";
 import { rolloutSettings, type FleetPlan, type HostPlan, type TenantPlan } from "../fleet/plan";
-import type { HostOutputField } from "./parts";
+import { effectiveTenant, type HostOutputField } from "./parts";
 import { SettingsError, type HetznerSettings, type LocalSettings, type StackSettings } from "../fleet/settings";
 import type { TlsMode } from "../fleet/traefik";
 import { LOCAL_ZONE, hostAddresses, localTls } from "../fleet/localServers";
@@ -342,22 +342,28 @@ const proxyChallenge = (settings: StackSettings): TlsMode["kind"] => (settings.t
 const proxyPorts = (settings: StackSettings) => (settings.target === "local" ? { http: settings.httpPort, https: settings.httpsPort } : undefined);
 const fleetName = (settings: StackSettings) => (settings.target === "local" ? settings.fleet : DEFAULT_FLEET);
 
-function buildTenant(
-  tenant: TenantPlan,
-  settings: StackSettings,
-  host: DockerHost,
-  proxy: TenantProxy,
-  permissions: RunPermissions,
-  key: { env: string; value: pulumi.Output<string> } | undefined,
-  healthTimeoutSeconds: number,
-  after: readonly pulumi.Resource[],
-  renewHealthCheck = false,
-): { output: TenantOutput; token: pulumi.Output<string> } {
+/** One tenant's part, as buildTenant declares it. */
+interface TenantBuild {
+  /** The tenant as this run deploys it (effectiveTenant: a rollout may hold its image). */
+  readonly tenant: TenantPlan;
+  readonly settings: StackSettings;
+  readonly host: DockerHost;
+  readonly proxy: TenantProxy;
+  readonly permissions: RunPermissions;
+  readonly modelKey?: { env: string; value: pulumi.Output<string> };
+  readonly healthTimeoutSeconds: number;
+  /** Resources its data must wait for (one stack: the host's backup gate). */
+  readonly after?: readonly pulumi.Resource[];
+  /** Its container takes the current health check (TenantGatewayArgs.renewHealthCheck). */
+  readonly renewHealthCheck?: boolean;
+}
+
+function buildTenant({ tenant, settings, host, proxy, permissions, modelKey, healthTimeoutSeconds, after = [], renewHealthCheck = false }: TenantBuild): { output: TenantOutput; token: pulumi.Output<string> } {
   const gateway = new TenantGateway(tenant.name, {
     name: tenant.name,
     host: tenant.host,
     domain: tenant.domain,
-    image: permissions.heldImages && Object.hasOwn(permissions.heldImages, tenant.name) ? permissions.heldImages[tenant.name]! : tenant.image,
+    image: tenant.image,
     plan: tenant.plan,
     healthTimeoutSeconds,
     ...(renewHealthCheck ? { renewHealthCheck } : {}),
@@ -366,7 +372,7 @@ function buildTenant(
     hostShell: host.shell,
     ...(settings.target === "local" ? { fleet: settings.fleet } : {}),
     proxy,
-    ...optional("modelKey", key),
+    ...optional("modelKey", modelKey),
     ...optional("tokenRotation", Object.hasOwn(settings.tokenRotations, tenant.name) ? settings.tokenRotations[tenant.name] : undefined),
     prepareData: (name, parent) => host.prepareTenantData(name, parent, dataOptions(tenant, settings, permissions), after),
   });
@@ -398,7 +404,16 @@ function buildWholeFleet(fleet: FleetPlan, settings: StackSettings, secrets: Sec
   const { healthTimeoutSeconds } = rolloutSettings(fleet);
   for (const tenant of fleet.tenants) {
     const { host, proxy, backup } = hosts.get(tenant.host)!;
-    const built = buildTenant(tenant, settings, host, proxy, permissions, keys.get(tenant.name), healthTimeoutSeconds, [backup.gate]);
+    const built = buildTenant({
+      tenant: effectiveTenant(tenant, permissions),
+      settings,
+      host,
+      proxy,
+      permissions,
+      ...optional("modelKey", keys.get(tenant.name)),
+      healthTimeoutSeconds,
+      after: [backup.gate],
+    });
     tenants[tenant.name] = built.output;
     tokens[tenant.name] = built.token;
   }
@@ -574,7 +589,17 @@ function tenantPart(input: TenantPartInput, secrets: SecretSettings): Record<str
   const containerName = (outputs ? pulumi.output(outputs.proxy.containerName) : pulumi.output(unknown)) as pulumi.Output<string>;
   const proxy = tenantProxyOf({ containerName, containerId: known("proxy.containerId", outputs?.proxy.containerId) }, proxyChallenge(settings), proxyPorts(settings));
   const keys = input.modelKeySource ? modelKeyInputs({ tenants: [tenant] }, { sources: { [tenant.name]: input.modelKeySource } }, secrets) : new Map();
-  const built = buildTenant(tenant, settings, host, proxy, input.permissions, keys.get(tenant.name), input.healthTimeoutSeconds, [], input.renewHealthCheck === true);
+  // input.tenant is already as this run deploys it (planTenantParts), and a part's permissions hold no rollout.
+  const built = buildTenant({
+    tenant,
+    settings,
+    host,
+    proxy,
+    permissions: input.permissions,
+    ...optional("modelKey", keys.get(tenant.name)),
+    healthTimeoutSeconds: input.healthTimeoutSeconds,
+    renewHealthCheck: input.renewHealthCheck === true,
+  });
   return { tenant: built.output, gatewayToken: pulumi.secret(built.token) };
 }
 

@@ -109,6 +109,14 @@ describe("local target", () => {
     expect(run.named("alpha-data-dir").inputs).toMatchObject({ adopt: false, movedFrom: "local-b" });
   });
 
+  test("a rollout's held images: a tenant it has not reached keeps its image, the others follow tenants.yaml", async () => {
+    const held = { bravo: "agentpod/openclaw:2026.8.1" };
+    const run = await runFleet({ tenantsYaml: TWO_HOSTS, stack: "local", operation: { heldImages: held } });
+    if (run.error) throw run.error;
+    expect(run.named("bravo-gateway").inputs.image).toBe(held.bravo);
+    expect(run.named("alpha-gateway").inputs.image).toBe("agentpod/openclaw:2026.9.6");
+  });
+
   test("host addresses: derived from the name alone, loopback, overridable; a collision is refused before anything is registered", async () => {
     fc.assert(fc.property(fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/), (host) => /^127\.77\.\d{1,3}\.\d{1,3}$/.test(defaultHostAddress(host)) && defaultHostAddress(host) === defaultHostAddress(host)));
     expect(hostAddresses(["a", "b"], { b: "127.77.0.9" }).addresses).toEqual({ a: defaultHostAddress("a"), b: "127.77.0.9" });
