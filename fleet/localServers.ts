@@ -26,7 +26,7 @@ export const LOCAL_ZONE = "agents.localhost";
  * The local ACME server that set-up starts (scripts/setup/acme.sh, which holds the same addresses). Its containers
  * have fixed addresses on the network agentpod-tls, which the local servers join: Traefik sits on a bridge inside
  * a server, where this machine's container names do not resolve and the tenant fence drops private destinations, so
- * the CA lives in 203.0.113.0/28 (TEST-NET-3, never routed on the internet), reached as production reaches Let's
+ * the CA lives in 203.0.113.0/24 (TEST-NET-3, never routed on the internet), reached as production reaches Let's
  * Encrypt. The name sorts after agentpod-registry: Docker publishes a server's ports on its first network by name,
  * and clients keep arriving through the registry network as before.
  */

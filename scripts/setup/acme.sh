@@ -8,7 +8,8 @@
 #   image       agentpod/acme:<version>: the three static binaries in an image from scratch
 #   TLS         Pebble's directory is served over HTTPS with a certificate for agentpod-acme signed by a CA generated
 #               once here ($AGENTPOD_CACHE/acme/server-ca.pem): Traefik trusts it through LEGO_CA_CERTIFICATES
-#   network     agentpod-tls, 203.0.113.0/28 (TEST-NET-3: never routed on the internet), with fixed addresses: the
+#   network     agentpod-tls, 203.0.113.0/24 (TEST-NET-3: never routed on the internet; room for 250 local servers
+#               beside the three below), with fixed addresses: the
 #               local servers join it, and their Traefik (on a bridge inside the server, which neither resolves this
 #               machine's container names nor may reach private ranges: the tenant fence drops them) reaches the CA
 #               at an address that is not private, as production's Traefik reaches Let's Encrypt on the internet.
@@ -32,7 +33,7 @@ adapter_hash="$(recipe_hash "$repo/images/acme/dns-adapter/go.mod" "$repo/images
 adapter="$AGENTPOD_BIN/acme-dns-adapter-$adapter_hash"
 image="agentpod/acme:${PEBBLE_VERSION#v}"
 network=agentpod-tls
-subnet=203.0.113.0/28
+subnet=203.0.113.0/24
 tls="$AGENTPOD_CACHE/acme"
 export DOCKER_BUILDKIT=0
 
@@ -78,11 +79,21 @@ if [[ "$(docker image inspect -f '{{index .Config.Labels "agentpod.recipe"}}' "$
   docker build --quiet --label "agentpod.recipe=$hash" -t "$image" "$ctx" >/dev/null
 fi
 
-if [[ "$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' "$network" 2>/dev/null || true)" != "$subnet" ]]; then
-  step "creating the network $network ($subnet)"
-  docker rm -f agentpod-acme agentpod-acme-dns agentpod-acme-api >/dev/null 2>&1 || true
-  docker network rm "$network" >/dev/null 2>&1 || true
-  docker network create --label agentpod.role=acme --subnet "$subnet" "$network" >/dev/null
+current_subnet="$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' "$network" 2>/dev/null || true)"
+if [[ "$current_subnet" != "$subnet" ]]; then
+  # Local servers attached to the network keep it: removing it would cut their Traefik off from the CA, and the
+  # stack would re-create them. Earlier set-ups made a /28, which fits 10 servers.
+  servers="$(docker network inspect -f '{{range .Containers}}{{.Name}} {{end}}' "$network" 2>/dev/null | tr ' ' '\n' |
+    grep -vxE 'agentpod-acme(-dns|-api)?|' | tr '\n' ' ' || true)"
+  if [[ -n "$servers" ]]; then
+    note "keeping the network $network ($current_subnet): local servers are attached ($servers); it is widened to" \
+      "$subnet by the first set-up after they are gone (bin/agentpod destroy)"
+  else
+    step "creating the network $network ($subnet)"
+    docker rm -f agentpod-acme agentpod-acme-dns agentpod-acme-api >/dev/null 2>&1 || true
+    docker network rm "$network" >/dev/null 2>&1 || true
+    docker network create --label agentpod.role=acme --subnet "$subnet" "$network" >/dev/null
+  fi
 fi
 image_id="$(docker image inspect -f '{{.Id}}' "$image")"
 # start NAME ADDRESS [docker run options...] -- [command...]: (re)started only when it is not running the current
