@@ -4,9 +4,10 @@
  *
  * One fleet of stand-ins (agentpod/standin:1: one static binary that answers like a gateway, about 6 MiB resident, and
  * whose Docker health check is not a Node.js start) spread round-robin over a few local servers is grown in bulk to
- * each size (3, 50, 200 by default), and at each size this is timed, each figure printed with the exact command
- * behind it, the CPU that command used itself (bin/agentpod, the engine, its plugins: apart from the machine's load,
- * which the stand-ins' health checks raise with the fleet's size) and the load average when it started:
+ * each size (3, 50, 200 by default). After each build the fleet is left alone for 30 s, then profiled idle for 30 s:
+ * the cores the machine keeps busy with no command running, and which processes they go to. Then this is timed, each
+ * figure printed with the exact command behind it, the CPU that command used itself (bin/agentpod, the engine, its
+ * plugins: apart from the machine's load, which the idle fleet raises) and the load average when it started:
  *   - `preview` and `up` with no change;
  *   - `preview` of one added tenant, then its `up` until it answers /healthz through its host's proxy over HTTPS;
  *   - `up` that removes that tenant again;
@@ -20,11 +21,11 @@
  *                    each figure is printed as soon as it is taken (a build to 1,000 takes about an hour here).
  * Run it under the e2e lock: flock /tmp/agentpod-e2e.lock npm run bench:scale
  */
-import { loadavg } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { hostRoom } from "../fleet/capacity";
 import { MIN_PLAN_MEMORY_BYTES } from "../fleet/catalog";
 import { createLocalFleet, getVia, isPortFree, localDomain, removeFleetObjects, waitFor, type LocalFleet } from "../test/support/localFleet";
-import { agentpodCommand, childrenCpuMs, report, seconds, timed } from "./support/figures";
+import { agentpodCommand, childrenCpuMs, profileMachine, report, seconds, timed } from "./support/figures";
 
 const FLEET = "scale";
 const PORT = 18980;
@@ -37,6 +38,14 @@ const TENANTS_PER_HOST = Math.floor(hostRoom(SERVER_TYPE)!.memoryAvailableBytes 
 const ANSWER_TIMEOUT_MS = 300_000;
 /** A bulk build runs hundreds of stacks: minutes per hundred tenants on a 2-core machine. */
 const BUILD_TIMEOUT_MS = 3 * 60 * 60_000;
+/**
+ * After a build, the fleet is left alone this long before it is profiled and timed: a bulk build's last containers
+ * are still starting, and its load would otherwise be charged to the first figures.
+ */
+const QUIET_MS = 30_000;
+/** The idle fleet's profile: what the machine spends with no command running. */
+const PROFILE_MS = 30_000;
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** Enough hosts for `tenants` (never fewer than MIN_HOSTS), so that the host count stays the same at every size. */
 const hostsFor = (tenants: number) => Array.from({ length: Math.max(MIN_HOSTS, Math.ceil(tenants / TENANTS_PER_HOST)) }, (_, i) => `node${i + 1}`);
@@ -152,6 +161,13 @@ async function main() {
     if (built > 0) console.log(`${"".padEnd(52)} ${seconds(msPerBuiltTenant).padStart(9)}   per added tenant`);
     for (const tenant of tenants) await answers(tenant);
     built = size;
+    await sleep(QUIET_MS);
+    const idle = await profileMachine(PROFILE_MS);
+    const busiest = idle.byName.slice(0, 6).map((p) => `${p.name} ${p.cores.toFixed(2)}`);
+    console.log(
+      `idle fleet (${size}): ${idle.busyCores.toFixed(2)} of ${cpus().length} cores busy over ${seconds(PROFILE_MS)} (/proc, after ${seconds(QUIET_MS)} of quiet): ` +
+        `${busiest.join(", ")}, short-lived processes and the kernel ${idle.shortLivedCores.toFixed(2)}`,
+    );
     return tenants;
   };
 

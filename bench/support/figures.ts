@@ -2,8 +2,9 @@
  * What the benchmarks share: timing a command or a step, and printing a figure beside the command behind it.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import { cpus } from "node:os";
 import * as path from "node:path";
 import { REPO, type LocalFleet } from "../../test/support/localFleet";
 
@@ -65,4 +66,48 @@ export function machineTimes(): { busy: number; total: number } {
   const [user, nice, system, idle, iowait, irq, softirq, steal] = values.map(Number) as number[];
   const busy = user! + nice! + system! + irq! + softirq! + steal!;
   return { busy, total: busy + idle! + iowait! };
+}
+
+/** CPU ticks (utime + stime) of every process alive now, by pid, with its command name. */
+function processTicks(): Map<number, { name: string; ticks: number }> {
+  const byPid = new Map<number, { name: string; ticks: number }>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const name = text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"));
+      byPid.set(Number(entry), { name, ticks: procTimes(Number(entry)).self });
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return byPid;
+}
+
+export interface MachineProfile {
+  /** Cores the whole machine kept busy on average over the window (/proc/stat). */
+  busyCores: number;
+  /** Cores used by processes alive for the whole window, summed by command name, busiest first. */
+  byName: { name: string; cores: number }[];
+  /** The rest of busyCores: processes that started or ended within the window (a health check's exec, runc, shims) and the kernel. */
+  shortLivedCores: number;
+}
+
+/** What keeps the machine busy over `ms`: its busy cores, and who they went to. */
+export async function profileMachine(ms: number): Promise<MachineProfile> {
+  const before = processTicks();
+  const startedAt = performance.now();
+  const machineBefore = machineTimes();
+  await new Promise((done) => setTimeout(done, ms));
+  const machineAfter = machineTimes();
+  const after = processTicks();
+  const elapsedTicks = (performance.now() - startedAt) / TICK_MS;
+  const sums = new Map<string, number>();
+  for (const [pid, now] of after) {
+    const then = before.get(pid);
+    if (then && then.name === now.name) sums.set(now.name, (sums.get(now.name) ?? 0) + now.ticks - then.ticks);
+  }
+  const byName = [...sums].map(([name, ticks]) => ({ name, cores: ticks / elapsedTicks })).filter((p) => p.cores > 0).sort((a, b) => b.cores - a.cores);
+  const busyCores = ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * cpus().length;
+  return { busyCores, byName, shortLivedCores: Math.max(0, busyCores - byName.reduce((sum, p) => sum + p.cores, 0)) };
 }
