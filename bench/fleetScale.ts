@@ -22,6 +22,7 @@
  * Run it under the e2e lock: flock /tmp/agentpod-e2e.lock npm run bench:scale
  */
 import { cpus, loadavg } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { hostRoom } from "../fleet/capacity";
 import { MIN_PLAN_MEMORY_BYTES } from "../fleet/catalog";
 import { createLocalFleet, getVia, isPortFree, localDomain, removeFleetObjects, waitFor, type LocalFleet } from "../test/support/localFleet";
@@ -45,7 +46,6 @@ const BUILD_TIMEOUT_MS = 3 * 60 * 60_000;
 const QUIET_MS = 30_000;
 /** The idle fleet's profile: what the machine spends with no command running. */
 const PROFILE_MS = 30_000;
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** Enough hosts for `tenants` (never fewer than MIN_HOSTS), so that the host count stays the same at every size. */
 const hostsFor = (tenants: number) => Array.from({ length: Math.max(MIN_HOSTS, Math.ceil(tenants / TENANTS_PER_HOST)) }, (_, i) => `node${i + 1}`);

@@ -4,6 +4,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import { cpus } from "node:os";
 import * as path from "node:path";
 import { REPO, type LocalFleet } from "../../test/support/localFleet";
@@ -43,7 +44,11 @@ export interface ProcTimes {
 }
 
 export function procTimes(pid: number | "self"): ProcTimes {
-  const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return timesOfStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+}
+
+/** ProcTimes from the text of a /proc/<pid>/stat. */
+function timesOfStat(text: string): ProcTimes {
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ").map(Number);
   // After "pid (comm) ": state ppid ... utime stime cutime cstime are fields 14-17 of the whole line.
   return { self: fields[11]! + fields[12]!, children: fields[13]! + fields[14]! };
@@ -75,8 +80,7 @@ function processTicks(): Map<number, { name: string; ticks: number }> {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const text = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const name = text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"));
-      byPid.set(Number(entry), { name, ticks: procTimes(Number(entry)).self });
+      byPid.set(Number(entry), { name: text.slice(text.indexOf("(") + 1, text.lastIndexOf(")")), ticks: timesOfStat(text).self });
     } catch {
       // Gone between the listing and the read.
     }
@@ -98,7 +102,7 @@ export async function profileMachine(ms: number): Promise<MachineProfile> {
   const before = processTicks();
   const startedAt = performance.now();
   const machineBefore = machineTimes();
-  await new Promise((done) => setTimeout(done, ms));
+  await sleep(ms);
   const machineAfter = machineTimes();
   const after = processTicks();
   const elapsedTicks = (performance.now() - startedAt) / TICK_MS;
