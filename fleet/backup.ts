@@ -8,6 +8,11 @@
  * prunes by retention within its own repository, and a killed run leaves only a lock and unreferenced pack files:
  * snapshots are written last, so earlier ones are never touched. `restic unlock` clears the stale lock.
  *
+ * Every host of a fleet writes to the one repository, so restic's repository lock is shared between hosts: a
+ * host's prune locks it exclusively for everyone. restic 0.14 fails at once on a held lock (0.16's --retry-lock
+ * is not in bookworm), so the script waits for it (restic_waiting), prunes once per run rather than once per
+ * tenant, and reads what needs no lock (the config, the snapshot list) without taking one.
+ *
  * Why sqlite3 `.backup` rather than `openclaw backup create`: `.backup` is SQLite's online backup API itself, it
  * needs no gateway process (the backup container is not the tenant's container and holds no Docker API), and it
  * applies to every SQLite file of a tenant, whatever OpenClaw version wrote it. The copy is taken as the file's
@@ -26,6 +31,8 @@ export const BACKUP_SCRIPT_PATH = "/usr/local/bin/agentpod-backup";
 export const REPOSITORY_EXIT = 3;
 /** Exit status of `restore-missing` when the tenant has no snapshot to restore. */
 export const NO_SNAPSHOT_EXIT = 4;
+/** How long a restic command waits for a lock another process holds on the fleet's repository, in seconds. */
+export const REPOSITORY_LOCK_WAIT_SECONDS = 600;
 
 export interface BackupSchedule {
   /** Seconds between two successful backups of a tenant (the recovery point). */
@@ -85,7 +92,8 @@ export function backupEnvironment(options: { endpoint: string; bucket: string; f
  *   drop-previous <tenant>    delete the previous data (after the gateway is healthy again)
  *   probe <tenant>            "present" or "missing": whether tenants/<tenant> exists
  *   restore-missing <tenant>  when tenants/<tenant> is missing: restore the latest snapshot into place (exit 4: none)
- * Runs and restores hold one lock per host, so the schedule and an operator never overlap.
+ * Runs and restores hold one lock per host, so the schedule and an operator never overlap; the loop decides which
+ * tenants are due under that lock, so a tenant an operator has just backed up is not backed up again.
  */
 export function renderBackupScript(): string {
   return `#!/bin/bash
@@ -103,6 +111,17 @@ log() { echo "$(date -u +%FT%TZ) $*" >&2; }
 valid() { [[ "$1" =~ ^[a-z0-9]([a-z0-9-]*[a-z0-9])?$ ]] || { echo "not a tenant name: $1" >&2; exit 2; }; }
 locked() { exec 9>"$ROOT/.lock"; flock 9; }
 
+# restic, waiting while another process holds the repository's lock (another host's prune, a restore) instead of
+# failing at once as restic 0.14 does; after ${REPOSITORY_LOCK_WAIT_SECONDS} s it fails as restic did. stdout passes through.
+restic_waiting() {
+  local err rc deadline=$(( $(date +%s) + ${REPOSITORY_LOCK_WAIT_SECONDS} )); err=$(mktemp)
+  while :; do
+    restic "$@" 2>"$err"; rc=$?
+    if [ $rc -ne 0 ] && grep -q 'repository is already locked' "$err" && [ "$(date +%s)" -lt $deadline ]; then sleep 5; continue; fi
+    cat "$err" >&2; rm -f "$err"; return $rc
+  done
+}
+
 # One line naming the setting behind a repository error (restic's stderr in $1).
 explain() {
   if grep -qE 'InvalidAccessKeyId|No user exists with the provided access key|Access Key Id you provided does not exist' "$1"; then echo "the object store does not know the access key: check agentpod:backupAccessKeyId"
@@ -119,7 +138,7 @@ explain() {
 REPO_ERROR=""
 ensure_repo() {
   local err; err=$(mktemp)
-  if timeout 180 restic cat config >/dev/null 2>"$err"; then
+  if timeout 180 restic --no-lock cat config >/dev/null 2>"$err"; then
     rm -f "$err"; restic unlock >/dev/null 2>&1; return 0
   fi
   if grep -q 'Is there a repository at the following location' "$err" && grep -qE 'key does not exist|NoSuchKey|no such file' "$err" \\
@@ -173,12 +192,10 @@ backup_one() {
     write_status "$t" "$(field "$t" .lastSuccess)" "$(field "$t" .snapshot)" "$(field "$t" .addedBytes)" "staging failed: $(tail -n 1 "$err")"
     echo "$t: FAILED (staging: $(tail -n 1 "$err"))"; rm -rf "$err" "$STAGE/$t"; return 1
   fi
-  if out=$(cd "$STAGE" && restic backup --json --quiet --host "$BACKUP_FLEET" --tag "tenant=$t" "$STAGE/$t" 2>"$err" | jq -c 'select(.message_type == "summary")') && [ -n "$out" ]; then
+  if out=$(cd "$STAGE" && restic_waiting backup --json --quiet --host "$BACKUP_FLEET" --tag "tenant=$t" "$STAGE/$t" 2>"$err" | jq -c 'select(.message_type == "summary")') && [ -n "$out" ]; then
     snap=$(jq -r .snapshot_id <<<"$out"); added=$(jq -r .data_added <<<"$out")
     write_status "$t" "$(date +%s)" "$snap" "$added" "" "$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')"
     echo "$t: snapshot \${snap:0:8} (+$added bytes)"
-    restic forget --quiet --host "$BACKUP_FLEET" --tag "tenant=$t" --keep-last "$BACKUP_KEEP_LAST" --keep-hourly "$BACKUP_KEEP_HOURLY" \\
-      --keep-daily "$BACKUP_KEEP_DAILY" --keep-weekly "$BACKUP_KEEP_WEEKLY" --prune >/dev/null 2>"$err" || log "$t: forget/prune failed: $(explain "$err")"
     rm -rf "$err" "$STAGE/$t"; return 0
   fi
   local why; why=$(explain "$err")
@@ -190,17 +207,29 @@ backup_one() {
 # empty snapshot can never become a tenant's latest).
 tenants() { for d in "$TENANTS"/*/; do d=\${d%/}; [ -d "$d" ] && [ -n "$(ls -A "$d" 2>/dev/null)" ] && echo "\${d##*/}"; done; }
 
+# Retention for the tenants named, each tenant's snapshots on their own (grouped by path: one per tenant), in one
+# exclusive lock of the fleet's repository per run.
+forget_old() {
+  local err tags=(); err=$(mktemp)
+  for t in "$@"; do tags+=(--tag "tenant=$t"); done
+  restic_waiting forget --quiet --host "$BACKUP_FLEET" "\${tags[@]}" --group-by host,paths --keep-last "$BACKUP_KEEP_LAST" \\
+    --keep-hourly "$BACKUP_KEEP_HOURLY" --keep-daily "$BACKUP_KEEP_DAILY" --keep-weekly "$BACKUP_KEEP_WEEKLY" --prune >/dev/null 2>"$err" ||
+    log "forget/prune of $* failed: $(explain "$err")"
+  rm -f "$err"
+}
+
+# Backs up the tenants named; the caller holds the host's lock.
 run() {
-  locked
   if ! ensure_repo; then
     for t in "$@"; do write_status "$t" "$(field "$t" .lastSuccess)" "$(field "$t" .snapshot)" "$(field "$t" .addedBytes)" "$REPO_ERROR"; done
     echo "backup repository: $REPO_ERROR" >&2; return ${REPOSITORY_EXIT}
   fi
-  local failed=0
+  local failed=0 backed_up=()
   for t in "$@"; do
     if [ -z "$(ls -A "$TENANTS/$t" 2>/dev/null)" ]; then echo "$t: no data on this host"; failed=1; continue; fi
-    backup_one "$t" || failed=1
+    if backup_one "$t"; then backed_up+=("$t"); else failed=1; fi
   done
+  [ \${#backed_up[@]} -eq 0 ] || forget_old "\${backed_up[@]}"
   return $failed
 }
 
@@ -216,30 +245,30 @@ case "$cmd" in
   loop)
     while :; do
       date +%s >"$STATUS/.heartbeat"
-      due_now=(); for t in $(tenants); do due "$t" && due_now+=("$t"); done
-      if [ \${#due_now[@]} -gt 0 ]; then (run "\${due_now[@]}") | while IFS= read -r line; do log "$line"; done; fi
+      (locked; due_now=(); for t in $(tenants); do due "$t" && due_now+=("$t"); done
+        [ \${#due_now[@]} -eq 0 ] || run "\${due_now[@]}") | while IFS= read -r line; do log "$line"; done
       sleep 60 & wait $!
     done ;;
   run)
     for t in "$@"; do valid "$t"; done
     if [ $# -eq 0 ]; then mapfile -t all < <(tenants); set -- "\${all[@]}"; fi
     [ $# -gt 0 ] || { echo "no tenant data on this host"; exit 0; }
-    run "$@" ;;
+    locked; run "$@" ;;
   check)
     locked; ensure_repo && { echo "repository $RESTIC_REPOSITORY: ok"; exit 0; }
     echo "$REPO_ERROR"; exit ${REPOSITORY_EXIT} ;;
   snapshots)
     valid "$1"; ensure_repo || { echo "$REPO_ERROR" >&2; exit ${REPOSITORY_EXIT}; }
-    restic snapshots --json --host "$BACKUP_FLEET" --tag "tenant=$1" ;;
+    restic --no-lock snapshots --json --host "$BACKUP_FLEET" --tag "tenant=$1" ;;
   restore)
     valid "$1"; t=$1 snap=\${2:-latest}; locked
     ensure_repo || { echo "$REPO_ERROR" >&2; exit ${REPOSITORY_EXIT}; }
     if [ "$snap" != latest ]; then
-      restic snapshots --json --host "$BACKUP_FLEET" --tag "tenant=$t" | jq -e --arg s "$snap" 'map(select(.id | startswith($s))) | length == 1' >/dev/null ||
+      restic --no-lock snapshots --json --host "$BACKUP_FLEET" --tag "tenant=$t" | jq -e --arg s "$snap" 'map(select(.id | startswith($s))) | length == 1' >/dev/null ||
         { echo "snapshot $snap is not a snapshot of tenant $t (agentpod backup list $t)" >&2; exit 1; }
     fi
     tmp=$TENANTS/.restoring-$t; rm -rf "$tmp" "$TENANTS/.incoming-$t"
-    restic restore "$snap" --host "$BACKUP_FLEET" --tag "tenant=$t" --target "$tmp" >/dev/null || { rm -rf "$tmp"; exit 1; }
+    restic_waiting restore "$snap" --host "$BACKUP_FLEET" --tag "tenant=$t" --target "$tmp" >/dev/null || { rm -rf "$tmp"; exit 1; }
     [ -d "$tmp$STAGE/$t" ] || { rm -rf "$tmp"; echo "snapshot $snap has no data of tenant $t" >&2; exit 1; }
     mv "$tmp$STAGE/$t" "$TENANTS/.incoming-$t" && rm -rf "$tmp" && chown -R 1000:1000 "$TENANTS/.incoming-$t" && chmod 700 "$TENANTS/.incoming-$t" || exit 1
     echo "restored $snap of $t into $TENANTS/.incoming-$t" ;;

@@ -1,16 +1,18 @@
 /**
  * Backups you have restored, on the real engine: one local server with a real OpenClaw gateway whose state is
  * written through OpenClaw itself; the host's backup job (real restic, real sqlite3) writes to the real S3 server
- * set-up starts (versitygw). Restores by snapshot, wrong object store settings (reported naming the setting,
- * nothing deleted), a backup killed mid-upload, and the region-lost drill: the server AND its data volume are
- * destroyed, `host replace` refuses to start the customer's gateway empty, `host replace --restore` brings it back
- * from the object store with its state, checked through OpenClaw.
+ * set-up starts (versitygw). Restores by snapshot, another host's lock on the fleet's repository (waited for, not
+ * failed on), wrong object store settings (reported naming the setting, nothing deleted), a backup killed
+ * mid-upload, and the region-lost drill: the server AND its data volume are destroyed, `host replace` refuses to
+ * start the customer's gateway empty, `host replace --restore` brings it back from the object store with its state,
+ * checked through OpenClaw.
  * Each test builds on the previous one (one fleet, in order); own prefix and port, beside a developer's stack.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { REPO, createLocalFleet, localDomain, docker, getVia, handshake, isPortFree, removeFleetObjects, waitFor, type LocalFleet } from "../support/localFleet";
 
@@ -129,6 +131,39 @@ describe("backups on the real engine: scheduled job, restore, faults and the reg
     const wrong = fleet.agentpod(["backup", "restore", TENANT, "--snapshot", "deadbeef"], { allowFailure: true });
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toContain("snapshot deadbeef is not a snapshot of tenant gold");
+  });
+
+  test("a lock another host holds on the fleet's repository (its prune): the list reads past it, a backup waits for it instead of failing", async () => {
+    const before = snapshotIds();
+    // The other host: a prune stopped right after it has locked the repository exclusively (without a cache and at
+    // 1 KiB/s it is still loading the index when the poll sees it start, so it is stopped holding the lock).
+    const holder = fleet.docker(HOST, ["exec", JOB, "bash", "-c",
+      `restic --no-cache prune --dry-run --limit-download 1 >/tmp/holder.out 2>&1 & pid=$!
+       until grep -q "loading indexes" /tmp/holder.out || ! kill -0 $pid 2>/dev/null; do sleep 0.05; done
+       kill -STOP $pid && echo $pid`]).trim();
+    expect(holder).toMatch(/^\d+$/);
+    const release = () => fleet.docker(HOST, ["exec", JOB, "sh", "-c", `kill -INT ${holder}; kill -CONT ${holder}`], { allowFailure: true });
+    try {
+      // Positive control: the lock is held, and restic itself refuses what needs one.
+      const refused = fleet.docker(HOST, ["exec", JOB, "sh", "-c", "restic snapshots 2>&1; echo exit=$?"], { allowFailure: true });
+      expect(refused).toContain("repository is already locked exclusively");
+      expect(refused).toMatch(/exit=[1-9]/);
+
+      expect(snapshotIds()).toEqual(before);
+      let finished = false;
+      const waiting = agentpodAsync(["backup", "now", TENANT]).finally(() => (finished = true));
+      await sleep(15_000);
+      expect(finished).toBe(false);
+      release();
+      const now = await waiting;
+      expect(now.status).toBe(0);
+      expect(now.stdout).toMatch(new RegExp(`${TENANT}: snapshot [0-9a-f]{8}`));
+      expect(snapshotIds().length).toBe(before.length + 1);
+    } finally {
+      release();
+    }
+    // The holder let go of its lock as it stopped: nothing is left locked.
+    expect(fleet.docker(HOST, ["exec", JOB, "restic", "--no-lock", "list", "locks"])).toBe("");
   });
 
   test("a wrong bucket or credential is reported by up and by backup now, naming the setting; nothing is deleted; status exits 1 until fixed", async () => {

@@ -75,8 +75,11 @@ describe("the backup job's script", () => {
     expect(init).toContain("restic unlock");
   });
 
-  it("prunes only its own tenant's snapshots of its own fleet, and never snapshots missing or empty data", () => {
-    expect(script).toMatch(/restic forget --quiet --host "\$BACKUP_FLEET" --tag "tenant=\$t" --keep-last/);
+  it("prunes only the snapshots of the tenants it backed up, of its own fleet, once per run; never snapshots missing or empty data", () => {
+    const forget = script.slice(script.indexOf("forget_old() {"), script.indexOf("# Backs up the tenants named"));
+    expect(forget).toContain(`tags+=(--tag "tenant=$t")`);
+    expect(forget).toMatch(/restic_waiting forget --quiet --host "\$BACKUP_FLEET" "\$\{tags\[@\]\}" --group-by host,paths --keep-last/);
+    expect(script.match(/forget_old /g)).toHaveLength(1);
     expect(script).toContain(`[ -n "$(ls -A "$d" 2>/dev/null)" ]`);
   });
 
